@@ -1,0 +1,140 @@
+//! The contract between the purgatory and whoever loads it.
+//!
+//! A loader finds the purgatory's patchable data by symbol name in `.symtab`
+//! and writes it with an exact size check, as Linux's `kexec_file.c` does.
+//! This crate declares those names, the layouts behind them and the CPU state
+//! the purgatory hands to the next kernel, once, for both sides.
+#![no_std]
+#![warn(missing_docs)]
+
+use core::mem::{offset_of, size_of};
+
+/// The ELF entry point: switches stacks, verifies, hands off or halts.
+pub const ENTRY_SYMBOL: &str = "purgatory_start";
+/// A SysV-ABI function, no arguments, returning 0 when the digest matches and
+/// non-zero otherwise. It runs the same verification as the entry point, so the
+/// shipped bytes can be executed and measured in a host process.
+pub const VERIFY_SYMBOL: &str = "purgatory_verify";
+/// The [`ShaRegions`] table the loader fills.
+pub const SHA_REGIONS_SYMBOL: &str = "purgatory_sha_regions";
+/// The [`Sha256Digest`] the loader computed over the regions.
+pub const SHA256_DIGEST_SYMBOL: &str = "purgatory_sha256_digest";
+/// The [`Entry64Regs`] block loaded into the CPU at hand-off.
+pub const ENTRY64_REGS_SYMBOL: &str = "entry64_regs";
+/// Top of a 16-byte-aligned stack inside the image. Linux's bzImage64 loader
+/// gives its address to the next kernel as RSP; the purgatory runs on it too.
+pub const STACK_END_SYMBOL: &str = "stack_end";
+
+/// One range of physical memory covered by the digest. `len == 0` marks an
+/// unused entry, which is skipped without touching memory.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ShaRegion {
+    /// Physical (identity-mapped) start address.
+    pub start: u64, // 0x00
+    /// Length in bytes.
+    pub len: u64, // 0x08
+}
+
+/// Linux's `KEXEC_SEGMENT_MAX`: the number of entries in [`ShaRegions`].
+pub const SHA_REGION_COUNT: usize = 16;
+
+/// The table behind [`SHA_REGIONS_SYMBOL`], hashed in index order.
+pub type ShaRegions = [ShaRegion; SHA_REGION_COUNT];
+
+/// The value behind [`SHA256_DIGEST_SYMBOL`].
+pub type Sha256Digest = [u8; 32];
+
+/// The registers loaded at hand-off, in the order of Linux's
+/// `struct kexec_entry64_regs` (hardware encoding order, not kexec-tools').
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub struct Entry64Regs {
+    pub rax: u64, // 0x00
+    pub rcx: u64, // 0x08
+    pub rdx: u64, // 0x10
+    pub rbx: u64, // 0x18
+    pub rsp: u64, // 0x20
+    pub rbp: u64, // 0x28
+    pub rsi: u64, // 0x30
+    pub rdi: u64, // 0x38
+    pub r8: u64,  // 0x40
+    pub r9: u64,  // 0x48
+    pub r10: u64, // 0x50
+    pub r11: u64, // 0x58
+    pub r12: u64, // 0x60
+    pub r13: u64, // 0x68
+    pub r14: u64, // 0x70
+    pub r15: u64, // 0x78
+    /// Where the purgatory jumps once the registers are loaded.
+    pub rip: u64, // 0x80
+}
+
+impl Entry64Regs {
+    /// All registers zero, as the image ships.
+    pub const ZERO: Self = Self {
+        rax: 0,
+        rcx: 0,
+        rdx: 0,
+        rbx: 0,
+        rsp: 0,
+        rbp: 0,
+        rsi: 0,
+        rdi: 0,
+        r8: 0,
+        r9: 0,
+        r10: 0,
+        r11: 0,
+        r12: 0,
+        r13: 0,
+        r14: 0,
+        r15: 0,
+        rip: 0,
+    };
+}
+
+/// GDT selector of the flat 64-bit code segment at hand-off (`__BOOT_CS`).
+pub const BOOT_CS: u16 = 0x10;
+/// GDT selector of the flat data segment at hand-off (`__BOOT_DS`), loaded
+/// into DS, ES, SS, FS and GS.
+pub const BOOT_DS: u16 = 0x18;
+
+/// A symbol a loader reads or writes, and the `st_size` it must have.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PatchedSymbol {
+    /// Name in `.symtab`.
+    pub name: &'static str,
+    /// Exact `st_size`; a loader refuses any other.
+    pub size: u64,
+}
+
+/// Every symbol a loader patches. Each must be global, in a PROGBITS section
+/// and inside the file-backed part of the segment.
+pub const PATCHED_SYMBOLS: [PatchedSymbol; 3] = [
+    PatchedSymbol {
+        name: SHA_REGIONS_SYMBOL,
+        size: size_of::<ShaRegions>() as u64,
+    },
+    PatchedSymbol {
+        name: SHA256_DIGEST_SYMBOL,
+        size: size_of::<Sha256Digest>() as u64,
+    },
+    PatchedSymbol {
+        name: ENTRY64_REGS_SYMBOL,
+        size: size_of::<Entry64Regs>() as u64,
+    },
+];
+
+// The sizes and offsets Linux's loader and `entry64.S` use.
+const _: () = assert!(size_of::<ShaRegion>() == 16);
+const _: () = assert!(offset_of!(ShaRegion, len) == 0x08);
+const _: () = assert!(size_of::<ShaRegions>() == 256);
+const _: () = assert!(size_of::<Sha256Digest>() == 32);
+const _: () = assert!(size_of::<Entry64Regs>() == 136);
+const _: () = assert!(offset_of!(Entry64Regs, rbx) == 0x18);
+const _: () = assert!(offset_of!(Entry64Regs, rsp) == 0x20);
+const _: () = assert!(offset_of!(Entry64Regs, rsi) == 0x30);
+const _: () = assert!(offset_of!(Entry64Regs, r8) == 0x40);
+const _: () = assert!(offset_of!(Entry64Regs, r15) == 0x78);
+const _: () = assert!(offset_of!(Entry64Regs, rip) == 0x80);
