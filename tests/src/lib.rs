@@ -1,1 +1,24 @@
-//! placeholder
+//! Shared helpers for the tests of the built purgatory.
+
+use std::path::PathBuf;
+
+/// Where `cargo xtask build` writes the purgatory, unless `PURGATORY_ELF` says otherwise.
+pub fn built_purgatory_path() -> PathBuf {
+    match std::env::var_os("PURGATORY_ELF") {
+        Some(path) => PathBuf::from(path),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/purgatory/purgatory.elf"),
+    }
+}
+
+/// The bytes of the built purgatory. Fails the test with the command to run
+/// when it has not been built: these tests judge the shipped artifact, so
+/// skipping them silently would hide a missing build.
+pub fn built_purgatory() -> Vec<u8> {
+    let path = built_purgatory_path();
+    std::fs::read(&path).unwrap_or_else(|err| {
+        panic!(
+            "cannot read the purgatory at {}: {err}; run `cargo xtask build` first (`cargo xtask test` does)",
+            path.display()
+        )
+    })
+}
