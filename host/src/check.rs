@@ -40,7 +40,7 @@ use purgatory_abi::{
 pub const MAX_FINDINGS_PER_RULE: usize = 20;
 
 /// Longest name read from a string table; bounds the work on unterminated garbage.
-const MAX_NAME: usize = 256;
+const MAX_NAME: usize = 1024;
 
 // gABI values goblin does not name.
 const SHT_RELR: u32 = 19;
@@ -77,10 +77,8 @@ pub struct Unreadable {
 
 impl Unreadable {
     /// An unreadable verdict with the reason, for callers that parse further.
-    pub fn new(message: impl Into<String>) -> Self {
-        Self {
-            message: message.into(),
-        }
+    pub fn new(message: String) -> Self {
+        Self { message }
     }
 
     /// The reason, as a sentence fragment.
@@ -562,13 +560,13 @@ impl fmt::Display for Violation {
             ),
             Self::ElfMachine { machine } => write!(
                 f,
-                "e_machine is {} ({machine}), expected EM_X86_64 ({EM_X86_64})",
-                header::machine_to_str(*machine)
+                "e_machine is {}, expected EM_X86_64 ({EM_X86_64})",
+                constant_name("EM_", header::machine_to_str(*machine), *machine)
             ),
             Self::ElfType { e_type } => write!(
                 f,
-                "e_type is {} ({e_type}), expected ET_DYN ({ET_DYN}): the loader takes a fully linked single-segment PIE",
-                header::et_to_str(*e_type)
+                "e_type is {}, expected ET_DYN ({ET_DYN}): the loader takes a fully linked single-segment PIE",
+                constant_name("ET_", header::et_to_str(*e_type), *e_type)
             ),
             Self::ProgramHeaderCount { count } => write!(
                 f,
@@ -682,7 +680,7 @@ impl fmt::Display for Violation {
             Self::SymbolBinding { symbol, binding } => write!(
                 f,
                 "symbol `{symbol}` is {}, expected STB_GLOBAL: the kernel's lookup skips it",
-                sym::bind_to_str(*binding)
+                constant_name("STB_", sym::bind_to_str(*binding), u16::from(*binding))
             ),
             Self::SymbolSection { symbol, problem } => match problem {
                 SectionProblem::Undefined => write!(
@@ -772,6 +770,15 @@ impl fmt::Display for Violation {
                 "... and {omitted} more `{rule}` findings (only the first {MAX_FINDINGS_PER_RULE} are listed)"
             ),
         }
+    }
+}
+
+/// `EM_386 (3)` from goblin's `386`; just the number when goblin does not know it.
+fn constant_name(prefix: &str, name: &str, value: u16) -> String {
+    if name.contains("UNKNOWN") {
+        value.to_string()
+    } else {
+        format!("{prefix}{name} ({value})")
     }
 }
 
@@ -1013,7 +1020,7 @@ fn parse_program_headers(
         elf64::program_header::SIZEOF_PHDR,
     )?;
     let offset = usize::try_from(header.e_phoff)
-        .map_err(|_| Unreadable::new("program header offset does not fit in memory"))?;
+        .map_err(|_| Unreadable::new("program header offset does not fit in memory".to_owned()))?;
     ProgramHeader::parse(bytes, offset, usize::from(header.e_phnum), ctx)
         .map_err(|err| Unreadable::new(format!("unreadable program headers: {err}")))
 }
@@ -1037,7 +1044,7 @@ fn parse_section_headers(
         elf64::section_header::SIZEOF_SHDR,
     )?;
     let offset = usize::try_from(header.e_shoff)
-        .map_err(|_| Unreadable::new("section header offset does not fit in memory"))?;
+        .map_err(|_| Unreadable::new("section header offset does not fit in memory".to_owned()))?;
     SectionHeader::parse(bytes, offset, usize::from(header.e_shnum), ctx)
         .map_err(|err| Unreadable::new(format!("unreadable section headers: {err}")))
 }
@@ -1469,47 +1476,58 @@ fn check_zeroed(image: &Image<'_>, section: &Section<'_>, symbol: &Symbol<'_>, o
     }
 }
 
-/// What the disassembly pass needs to know about the image.
-struct CodeContext {
-    /// `(start, end, name)` of function symbols, globals first.
-    functions: Vec<(u64, u64, String)>,
+/// What the disassembly pass needs to know about the image. Names stay
+/// borrowed until a finding needs one, so a huge symbol table costs no copies.
+struct CodeContext<'i, 'a> {
+    /// Function symbols, globals first, to name the function around an address.
+    functions: Vec<&'i Symbol<'a>>,
     /// Link-time addresses of symbols and sections, naming what is there.
-    addresses: BTreeMap<u64, String>,
+    addresses: BTreeMap<u64, Target<'i, 'a>>,
 }
 
-impl CodeContext {
-    fn new(image: &Image<'_>) -> Self {
+/// What lives at a link-time address.
+#[derive(Clone, Copy)]
+enum Target<'i, 'a> {
+    Symbol(&'i Symbol<'a>),
+    Section(&'i Section<'a>),
+}
+
+impl Target<'_, '_> {
+    fn describe(self) -> String {
+        match self {
+            Self::Symbol(symbol) => format!("`{}`", symbol.name()),
+            Self::Section(section) => format!("section {}", section.name()),
+        }
+    }
+}
+
+impl<'i, 'a> CodeContext<'i, 'a> {
+    fn new(image: &'i Image<'a>) -> Self {
+        let is_global = |s: &Symbol<'_>| s.sym.st_bind() == STB_GLOBAL;
         let mut functions: Vec<_> = image
             .symbols
             .iter()
             .filter(|s| s.sym.st_type() == STT_FUNC && s.sym.st_size != 0 && s.is_defined())
-            .map(|s| {
-                let end = s.sym.st_value.saturating_add(s.sym.st_size);
-                (s.sym.st_bind() != STB_GLOBAL, s.sym.st_value, end, s)
-            })
             .collect();
-        functions.sort_by_key(|&(local, ..)| local);
-        let functions = functions
-            .into_iter()
-            .take(1 << 16)
-            .map(|(_, start, end, s)| (start, end, s.name()))
-            .collect();
+        functions.sort_by_key(|s| !is_global(s));
         let mut addresses = BTreeMap::new();
         // Globals name an address first, then locals, then sections.
-        for global in [true, false] {
-            for s in image.symbols.iter().filter(|s| {
-                s.is_defined() && s.sym.st_value != 0 && (s.sym.st_bind() == STB_GLOBAL) == global
-            }) {
-                addresses
-                    .entry(s.sym.st_value)
-                    .or_insert_with(|| format!("`{}`", s.name()));
-            }
+        let mut symbols: Vec<_> = image
+            .symbols
+            .iter()
+            .filter(|s| s.is_defined() && s.sym.st_value != 0)
+            .collect();
+        symbols.sort_by_key(|s| !is_global(s));
+        for symbol in symbols {
+            addresses
+                .entry(symbol.sym.st_value)
+                .or_insert(Target::Symbol(symbol));
         }
         for section in &image.sections {
             if section.has_flag(SHF_ALLOC) && section.header.sh_addr != 0 {
                 addresses
                     .entry(section.header.sh_addr)
-                    .or_insert_with(|| format!("section {}", section.name()));
+                    .or_insert(Target::Section(section));
             }
         }
         Self {
@@ -1521,8 +1539,11 @@ impl CodeContext {
     fn function_at(&self, address: u64) -> Option<String> {
         self.functions
             .iter()
-            .find(|(start, end, _)| (*start..*end).contains(&address))
-            .map(|(.., name)| name.clone())
+            .find(|s| {
+                let end = s.sym.st_value.saturating_add(s.sym.st_size);
+                (s.sym.st_value..end).contains(&address)
+            })
+            .map(|s| s.name())
     }
 }
 
@@ -1649,7 +1670,10 @@ fn inspect(instruction: &Instruction, context: &CodeContext) -> Vec<InstructionF
     if instruction.code() == Code::Mov_r64_imm64 {
         let value = instruction.immediate64();
         if let Some(target) = context.addresses.get(&value) {
-            findings.push(InstructionFinding::AbsoluteAddress(value, target.clone()));
+            findings.push(InstructionFinding::AbsoluteAddress(
+                value,
+                target.describe(),
+            ));
         }
     }
     findings
