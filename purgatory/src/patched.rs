@@ -3,10 +3,13 @@
 //! Each static is exported under the name in `purgatory_abi` and placed in a
 //! `.data.` section: left to itself the compiler would put an all-zero static in
 //! `.bss`, which has no bytes in the file and which loaders refuse to patch.
-#![allow(non_upper_case_globals, reason = "the names are Linux's symbol contract")]
+#![allow(
+    non_upper_case_globals,
+    reason = "the names are Linux's symbol contract"
+)]
 
 use core::cell::UnsafeCell;
-use purgatory_abi::{Entry64Regs, Sha256Digest, ShaRegion, ShaRegions, SHA_REGION_COUNT};
+use purgatory_abi::{Entry64Regs, SHA_REGION_COUNT, Sha256Digest, ShaRegion, ShaRegions};
 
 /// A value written from outside the program, after linking.
 #[repr(transparent)]

@@ -22,3 +22,5 @@ pub fn built_purgatory() -> Vec<u8> {
         )
     })
 }
+
+pub mod hosted;

@@ -1,1 +1,62 @@
-fn main() {}
+//! The project's build and test driver, run as `cargo xtask <command>`
+//! (the [cargo-xtask](https://github.com/matklad/cargo-xtask) pattern).
+//!
+//! `build` produces and checks the purgatory, `check` judges any ELF against
+//! the contract, `test` and `lint` run what CI runs, `bench` measures
+//! verification.
+
+mod bench;
+mod build;
+mod check;
+mod cmd;
+mod lint;
+mod test;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "cargo xtask",
+    about = "Build, check, test and measure the kexec purgatory"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Build the purgatory, check it, and write it to target/purgatory/purgatory.elf.
+    Build,
+    /// Judge any ELF against the purgatory contract (exit 0 clean, 1 violations, 2 unreadable).
+    Check {
+        /// The ELF file to judge.
+        elf: PathBuf,
+        /// Print a machine-readable report instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Build, then run every test: the checker, hosted execution, reproducibility.
+    Test,
+    /// Check formatting and run clippy on every crate, the purgatory included.
+    Lint,
+    /// Measure hosted verification throughput against host `sha2`.
+    Bench,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Build => build::run().map(|_| ExitCode::SUCCESS),
+        Command::Check { elf, json } => Ok(check::run(&elf, json)),
+        Command::Test => test::run().map(|()| ExitCode::SUCCESS),
+        Command::Lint => lint::run().map(|()| ExitCode::SUCCESS),
+        Command::Bench => bench::run().map(|()| ExitCode::SUCCESS),
+    };
+    result.unwrap_or_else(|err| {
+        eprintln!("error: {err:#}");
+        ExitCode::FAILURE
+    })
+}

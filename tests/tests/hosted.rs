@@ -1,0 +1,254 @@
+//! Hosted execution of the shipped purgatory: the built bytes are mapped at
+//! random page-aligned addresses (below and above 4 GiB), patched through their
+//! symbol table, and `purgatory_verify` must accept exactly the region tables
+//! whose digest host `sha2` computed.
+
+use purgatory_abi::{SHA_REGION_COUNT, Sha256Digest, ShaRegion, ShaRegions};
+use purgatory_host::Image;
+use purgatory_tests::built_purgatory;
+use purgatory_tests::hosted::{HostedPurgatory, load_at_random_address};
+use sha2::{Digest, Sha256};
+
+/// Addresses per test: half below 4 GiB, half above.
+const BASES: usize = 8;
+/// Lengths around SHA-256's 64-byte block and its 55/56-byte padding split.
+const PADDING_EDGES: [usize; 9] = [0, 1, 55, 56, 63, 64, 65, 119, 120];
+
+const ACCEPTED: u32 = 0;
+
+fn rng() -> fastrand::Rng {
+    let seed = std::env::var("PURGATORY_TEST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| fastrand::u64(..));
+    eprintln!("PURGATORY_TEST_SEED={seed}");
+    fastrand::Rng::with_seed(seed)
+}
+
+fn random_bytes(rng: &mut fastrand::Rng, len: usize) -> Vec<u8> {
+    std::iter::repeat_with(|| rng.u8(..)).take(len).collect()
+}
+
+/// `count` buffers of random lengths in `lens`.
+fn random_buffers(
+    rng: &mut fastrand::Rng,
+    count: usize,
+    lens: std::ops::Range<usize>,
+) -> Vec<Vec<u8>> {
+    (0..count)
+        .map(|_| {
+            let len = rng.usize(lens.clone());
+            random_bytes(rng, len)
+        })
+        .collect()
+}
+
+/// Runs `scenario` on the image loaded at `BASES` random addresses.
+fn at_random_addresses(mut scenario: impl FnMut(&mut HostedPurgatory, &mut fastrand::Rng)) {
+    let elf = built_purgatory();
+    let image = Image::parse(&elf).expect("the built purgatory passes the contract check");
+    let mut rng = rng();
+    for i in 0..BASES {
+        let mut hosted = load_at_random_address(&image, &mut rng, i % 2 == 1);
+        eprintln!("purgatory loaded at {:#x}", hosted.base());
+        scenario(&mut hosted, &mut rng);
+    }
+}
+
+/// A region table for `slots`: `Some(bytes)` covers those bytes, `None` is an
+/// unused `{0, 0}` entry.
+fn table(slots: &[Option<&[u8]>]) -> ShaRegions {
+    let mut regions = [ShaRegion::default(); SHA_REGION_COUNT];
+    for (region, slot) in regions.iter_mut().zip(slots) {
+        if let Some(bytes) = slot {
+            *region = ShaRegion {
+                start: bytes.as_ptr() as u64,
+                len: bytes.len() as u64,
+            };
+        }
+    }
+    regions
+}
+
+/// What a loader computes: one SHA-256 over the used regions in order.
+fn host_digest(slots: &[Option<&[u8]>]) -> Sha256Digest {
+    let mut hasher = Sha256::new();
+    slots
+        .iter()
+        .flatten()
+        .for_each(|bytes| hasher.update(bytes));
+    hasher.finalize().into()
+}
+
+/// Patches the table and digest and runs the image's verification.
+fn verify(hosted: &mut HostedPurgatory, slots: &[Option<&[u8]>], digest: &Sha256Digest) -> u32 {
+    hosted.set_regions(&table(slots));
+    hosted.set_digest(digest);
+    // SAFETY: every region borrows a live slice for the duration of the call.
+    unsafe { hosted.verify() }
+}
+
+/// Flips a random bit and returns its index, so the caller can flip it back.
+fn flip_bit(bytes: &mut [u8], rng: &mut fastrand::Rng) -> usize {
+    let bit = rng.usize(..bytes.len() * 8);
+    flip_bit_at(bytes, bit);
+    bit
+}
+
+fn flip_bit_at(bytes: &mut [u8], bit: usize) {
+    bytes[bit / 8] ^= 1 << (bit % 8);
+}
+
+/// The correct digest is accepted; the same digest with one bit flipped is not.
+fn assert_digest_decides(
+    hosted: &mut HostedPurgatory,
+    slots: &[Option<&[u8]>],
+    rng: &mut fastrand::Rng,
+) {
+    let mut digest = host_digest(slots);
+    assert_eq!(
+        verify(hosted, slots, &digest),
+        ACCEPTED,
+        "correct digest refused"
+    );
+    flip_bit(&mut digest, rng);
+    assert_ne!(
+        verify(hosted, slots, &digest),
+        ACCEPTED,
+        "digest with a flipped bit accepted"
+    );
+}
+
+#[test]
+fn padding_edge_lengths() {
+    at_random_addresses(|hosted, rng| {
+        for len in PADDING_EDGES {
+            // Offset by 3 so that regions start unaligned.
+            let mut buffer = random_bytes(rng, len + 3);
+            assert_digest_decides(hosted, &[Some(&buffer[3..])], rng);
+            if len > 0 {
+                let digest = host_digest(&[Some(&buffer[3..])]);
+                flip_bit(&mut buffer[3..], rng);
+                assert_ne!(
+                    verify(hosted, &[Some(&buffer[3..])], &digest),
+                    ACCEPTED,
+                    "a flipped bit in a {len}-byte region was accepted"
+                );
+            }
+        }
+    });
+}
+
+#[test]
+fn empty_table_is_the_digest_of_nothing() {
+    let empty_sha256 = [
+        0xe3, 0xb0, 0xc4, 0x42, 0x98, 0xfc, 0x1c, 0x14, 0x9a, 0xfb, 0xf4, 0xc8, 0x99, 0x6f, 0xb9,
+        0x24, 0x27, 0xae, 0x41, 0xe4, 0x64, 0x9b, 0x93, 0x4c, 0xa4, 0x95, 0x99, 0x1b, 0x78, 0x52,
+        0xb8, 0x55,
+    ];
+    at_random_addresses(|hosted, rng| {
+        assert_eq!(verify(hosted, &[], &empty_sha256), ACCEPTED);
+        assert_digest_decides(hosted, &[], rng);
+    });
+}
+
+#[test]
+fn all_sixteen_regions_in_order() {
+    at_random_addresses(|hosted, rng| {
+        let buffers = random_buffers(rng, SHA_REGION_COUNT, 1..5000);
+        let slots: Vec<Option<&[u8]>> = buffers.iter().map(|b| Some(b.as_slice())).collect();
+        assert_digest_decides(hosted, &slots, rng);
+
+        // The same bytes in another order hash differently: order matters.
+        let mut swapped = slots.clone();
+        swapped.swap(0, SHA_REGION_COUNT - 1);
+        assert_ne!(verify(hosted, &swapped, &host_digest(&slots)), ACCEPTED);
+    });
+}
+
+#[test]
+fn a_flipped_bit_in_any_region_is_refused() {
+    at_random_addresses(|hosted, rng| {
+        let mut buffers = random_buffers(rng, SHA_REGION_COUNT, 1..3000);
+        let digest = host_digest(
+            &buffers
+                .iter()
+                .map(|b| Some(b.as_slice()))
+                .collect::<Vec<_>>(),
+        );
+        for victim in 0..SHA_REGION_COUNT {
+            let bit = flip_bit(&mut buffers[victim], rng);
+            let slots: Vec<Option<&[u8]>> = buffers.iter().map(|b| Some(b.as_slice())).collect();
+            assert_ne!(
+                verify(hosted, &slots, &digest),
+                ACCEPTED,
+                "flip in region {victim} accepted"
+            );
+            flip_bit_at(&mut buffers[victim], bit);
+        }
+        let slots: Vec<Option<&[u8]>> = buffers.iter().map(|b| Some(b.as_slice())).collect();
+        assert_eq!(
+            verify(hosted, &slots, &digest),
+            ACCEPTED,
+            "restored regions refused"
+        );
+    });
+}
+
+#[test]
+fn zero_length_entries_in_the_middle_are_skipped() {
+    at_random_addresses(|hosted, rng| {
+        let a = random_bytes(rng, 1000);
+        let b = random_bytes(rng, 64);
+        let c = random_bytes(rng, 4097);
+        let mut slots: Vec<Option<&[u8]>> = vec![None; SHA_REGION_COUNT];
+        slots[0] = Some(&a);
+        slots[5] = Some(&b);
+        slots[15] = Some(&c);
+        assert_digest_decides(hosted, &slots, rng);
+        // A zero-length entry with a bogus address is never dereferenced.
+        let mut regions = table(&slots);
+        regions[7] = ShaRegion {
+            start: 0xdead_0000_0000,
+            len: 0,
+        };
+        hosted.set_regions(&regions);
+        hosted.set_digest(&host_digest(&slots));
+        // SAFETY: the only non-empty regions borrow live slices.
+        assert_eq!(unsafe { hosted.verify() }, ACCEPTED);
+    });
+}
+
+#[test]
+fn a_few_mebibytes() {
+    let mut rng = rng();
+    let big = random_bytes(&mut rng, 3 * 1024 * 1024 + 17);
+    at_random_addresses(|hosted, rng| {
+        assert_digest_decides(hosted, &[Some(&big)], rng);
+    });
+}
+
+#[test]
+fn unreadable_regions_are_refused_without_touching_memory() {
+    at_random_addresses(|hosted, _| {
+        for bad in [
+            ShaRegion { start: 0, len: 16 },
+            ShaRegion {
+                start: u64::MAX - 8,
+                len: 16,
+            },
+            ShaRegion {
+                start: 0x1000,
+                len: u64::MAX,
+            },
+        ] {
+            let mut regions = [ShaRegion::default(); SHA_REGION_COUNT];
+            regions[2] = bad;
+            hosted.set_regions(&regions);
+            hosted.set_digest(&host_digest(&[]));
+            // SAFETY: the purgatory refuses these regions before reading them;
+            // if it did not, the test would crash, which is the failure.
+            assert_ne!(unsafe { hosted.verify() }, ACCEPTED, "{bad:?} accepted");
+        }
+    });
+}

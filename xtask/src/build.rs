@@ -1,0 +1,148 @@
+//! `cargo xtask build`: the one way the purgatory is built.
+//!
+//! Every flag lives in [`RUSTFLAGS`] and [`PROFILE`]; whatever the caller's
+//! environment says about rustflags or wrappers is scrubbed, so the bytes depend
+//! on the sources and the pinned toolchain only.
+
+use crate::cmd::{self, cargo, project_root};
+use anyhow::{Context, Result, bail};
+use purgatory_abi::{ENTRY_SYMBOL, PATCHED_SYMBOLS, STACK_END_SYMBOL, VERIFY_SYMBOL};
+use purgatory_host::Image;
+use std::path::PathBuf;
+use std::process::Command;
+
+pub const TARGET: &str = "x86_64-unknown-none";
+/// The profile in the root Cargo.toml: abort on panic, one codegen unit.
+const PROFILE: &str = "purgatory";
+
+/// Each flag, and why the purgatory needs it.
+const RUSTFLAGS: &[&str] = &[
+    // The target defaults to the kernel code model (top 2 GiB only); the
+    // purgatory runs at any address, so small-model RIP-relative code.
+    "-Ccode-model=small",
+    "-Crelocation-model=pie",
+    // With RELRO off rustc calls memcpy & co. directly instead of through GOT
+    // slots, each of which would need a load-time relocation.
+    "-Crelro-level=off",
+    "-Cforce-unwind-tables=no",
+    "-Cdebuginfo=0",
+    // Relative, so that no absolute path reaches the build (cargo runs rustc
+    // and the linker in the workspace root).
+    "-Clink-arg=-Tlinker.ld",
+    "-Clink-arg=--orphan-handling=error",
+    "-Clink-arg=-zmax-page-size=4096",
+    "-Clink-arg=--build-id=none",
+    // SSE is off when the purgatory runs (CR4.OSFXSR = 0): only the portable
+    // SHA-256 backend may be compiled in.
+    "--cfg=sha2_backend=\"soft\"",
+];
+
+/// Environment that would change the build behind our back: extra rustflags,
+/// compiler wrappers (clippy sets one), profile overrides.
+const SCRUBBED_ENV: &[&str] = &[
+    "RUSTFLAGS",
+    "RUSTC_WRAPPER",
+    "RUSTC_WORKSPACE_WRAPPER",
+    "CARGO_BUILD_RUSTFLAGS",
+    "CARGO_BUILD_TARGET",
+    "CARGO_TARGET_DIR",
+    "CARGO_BUILD_TARGET_DIR",
+];
+
+/// Where the checked artifact goes.
+pub fn artifact_path() -> PathBuf {
+    project_root().join("target/purgatory/purgatory.elf")
+}
+
+pub fn run() -> Result<PathBuf> {
+    ensure_target_installed()?;
+    eprintln!("building the purgatory for {TARGET} (profile `{PROFILE}`)");
+    cmd::run(&mut purgatory_cargo("build"))?;
+    let built = project_root().join(format!("target/{TARGET}/{PROFILE}/purgatory"));
+    let bytes = std::fs::read(&built).with_context(|| format!("reading {}", built.display()))?;
+    let image = Image::parse(&bytes)
+        .map_err(|err| anyhow::anyhow!("the built purgatory breaks the contract:\n{err}"))?;
+    let artifact = artifact_path();
+    std::fs::create_dir_all(artifact.parent().expect("artifact has a parent"))?;
+    std::fs::write(&artifact, &bytes).with_context(|| format!("writing {}", artifact.display()))?;
+    print_summary(&artifact, bytes.len(), &image);
+    Ok(artifact)
+}
+
+/// `cargo <subcommand>` on the purgatory with its flags and a scrubbed
+/// environment (`build`, or `clippy` to lint exactly what is built).
+pub fn purgatory_cargo(subcommand: &str) -> Command {
+    let mut cmd = cargo();
+    cmd.args([
+        subcommand,
+        "--package",
+        "purgatory",
+        "--target",
+        TARGET,
+        "--profile",
+        PROFILE,
+    ]);
+    for var in SCRUBBED_ENV {
+        cmd.env_remove(var);
+    }
+    for (var, _) in std::env::vars_os() {
+        let var = var.to_string_lossy();
+        if var.starts_with("CARGO_PROFILE_")
+            || (var.starts_with("CARGO_TARGET_") && var.ends_with("_RUSTFLAGS"))
+        {
+            cmd.env_remove(&*var);
+        }
+    }
+    // CARGO_ENCODED_RUSTFLAGS outranks every other rustflags source.
+    cmd.env("CARGO_ENCODED_RUSTFLAGS", RUSTFLAGS.join("\x1f"));
+    cmd
+}
+
+fn ensure_target_installed() -> Result<()> {
+    let mut list = Command::new("rustup");
+    list.current_dir(project_root())
+        .args(["target", "list", "--installed"]);
+    let installed =
+        cmd::output(&mut list).context("rustup is needed to install the purgatory's target")?;
+    if installed.lines().any(|line| line.trim() == TARGET) {
+        return Ok(());
+    }
+    eprintln!("installing the {TARGET} target with rustup");
+    let mut add = Command::new("rustup");
+    add.current_dir(project_root())
+        .args(["target", "add", TARGET]);
+    cmd::run(&mut add)?;
+    if !cmd::output(&mut list)?
+        .lines()
+        .any(|line| line.trim() == TARGET)
+    {
+        bail!("rustup did not install {TARGET}");
+    }
+    Ok(())
+}
+
+fn print_summary(artifact: &std::path::Path, file_len: usize, image: &Image) {
+    let root = project_root();
+    let shown = artifact.strip_prefix(&root).unwrap_or(artifact);
+    println!("purgatory: {}", shown.display());
+    println!(
+        "  size      {file_len} bytes in the file; segment 0x0..{:#x} ({} bytes file-backed, align {:#x})",
+        image.mem_size(),
+        image.segment().len(),
+        image.align()
+    );
+    println!("  entry     {:#x} ({ENTRY_SYMBOL})", image.entry());
+    let names = PATCHED_SYMBOLS
+        .iter()
+        .map(|s| s.name)
+        .chain([STACK_END_SYMBOL, VERIFY_SYMBOL]);
+    for name in names {
+        if let Some(symbol) = image.symbol(name) {
+            println!(
+                "  symbol    {name:<24} {:#07x}  {} bytes",
+                symbol.offset, symbol.size
+            );
+        }
+    }
+    println!("  0 relocations, 0 undefined symbols (contract check passed)");
+}

@@ -1,0 +1,77 @@
+//! `cargo xtask test`: what CI runs. Builds the purgatory, runs the workspace
+//! tests against it, and checks that a second copy of the sources in another
+//! directory builds to the same bytes.
+
+use crate::build;
+use crate::cmd::{self, cargo, project_root};
+use anyhow::{Context, Result, bail};
+use std::path::Path;
+use std::process::Command;
+
+pub fn run() -> Result<()> {
+    let artifact = build::run()?;
+    eprintln!("running the workspace tests against {}", artifact.display());
+    cmd::run(
+        cargo()
+            .args(["test", "--workspace", "--exclude", "purgatory"])
+            .env("PURGATORY_ELF", &artifact),
+    )?;
+    check_reproducible(&artifact)
+}
+
+/// Builds the same sources from a copy elsewhere and compares the bytes: no
+/// path of the build machine may leak into the image.
+fn check_reproducible(artifact: &Path) -> Result<()> {
+    let copy = std::env::temp_dir().join(format!("purgatory-repro-{}", std::process::id()));
+    eprintln!(
+        "reproducibility: building a copy of the sources in {}",
+        copy.display()
+    );
+    copy_sources(&copy)?;
+    let result = build_copy(&copy).and_then(|copied| {
+        let ours = std::fs::read(artifact)?;
+        if ours != copied {
+            bail!(
+                "the purgatory is not reproducible: {} and the build of the copy in {} differ",
+                artifact.display(),
+                copy.display()
+            );
+        }
+        eprintln!(
+            "reproducibility: both builds are {} identical bytes",
+            ours.len()
+        );
+        Ok(())
+    });
+    let _ = std::fs::remove_dir_all(&copy);
+    result
+}
+
+/// Copies the tracked files (what a fresh clone has) to `dest`.
+fn copy_sources(dest: &Path) -> Result<()> {
+    let mut ls = Command::new("git");
+    ls.current_dir(project_root())
+        .args(["ls-files", "--cached", "--others", "--exclude-standard"]);
+    for file in cmd::output(&mut ls)?.lines() {
+        let from = project_root().join(file);
+        if !from.is_file() {
+            continue; // deleted but not yet committed
+        }
+        let to = dest.join(file);
+        std::fs::create_dir_all(to.parent().expect("a file has a parent"))?;
+        std::fs::copy(&from, &to).with_context(|| format!("copying {file}"))?;
+    }
+    Ok(())
+}
+
+/// Runs `cargo xtask build` in the copy, with its own target directory.
+fn build_copy(copy: &Path) -> Result<Vec<u8>> {
+    let mut build = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    build
+        .current_dir(copy)
+        .args(["xtask", "build"])
+        .env_remove("CARGO_TARGET_DIR");
+    cmd::run(&mut build)?;
+    let path = copy.join("target/purgatory/purgatory.elf");
+    std::fs::read(&path).with_context(|| format!("reading {}", path.display()))
+}
