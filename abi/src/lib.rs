@@ -71,7 +71,41 @@ pub struct Entry64Regs {
     pub rip: u64, // 0x80
 }
 
+/// Number of `u64` fields in [`Entry64Regs`].
+pub const ENTRY64_REG_COUNT: usize = 17;
+
 impl Entry64Regs {
+    /// The fields in memory order.
+    pub const fn to_array(self) -> [u64; ENTRY64_REG_COUNT] {
+        [
+            self.rax, self.rcx, self.rdx, self.rbx, self.rsp, self.rbp, self.rsi, self.rdi,
+            self.r8, self.r9, self.r10, self.r11, self.r12, self.r13, self.r14, self.r15, self.rip,
+        ]
+    }
+
+    /// The inverse of [`to_array`](Self::to_array).
+    pub const fn from_array(r: [u64; ENTRY64_REG_COUNT]) -> Self {
+        Self {
+            rax: r[0],
+            rcx: r[1],
+            rdx: r[2],
+            rbx: r[3],
+            rsp: r[4],
+            rbp: r[5],
+            rsi: r[6],
+            rdi: r[7],
+            r8: r[8],
+            r9: r[9],
+            r10: r[10],
+            r11: r[11],
+            r12: r[12],
+            r13: r[13],
+            r14: r[14],
+            r15: r[15],
+            rip: r[16],
+        }
+    }
+
     /// All registers zero, as the image ships.
     pub const ZERO: Self = Self {
         rax: 0,
@@ -93,6 +127,10 @@ impl Entry64Regs {
         rip: 0,
     };
 }
+
+/// Offset of the 64-bit entry point from a bzImage's protected-mode kernel
+/// load address (the 64-bit boot protocol).
+pub const KERNEL_ENTRY64_OFFSET: u64 = 0x200;
 
 /// GDT selector of the flat 64-bit code segment at hand-off (`__BOOT_CS`).
 pub const BOOT_CS: u16 = 0x10;
@@ -132,6 +170,7 @@ const _: () = assert!(offset_of!(ShaRegion, len) == 0x08);
 const _: () = assert!(size_of::<ShaRegions>() == 256);
 const _: () = assert!(size_of::<Sha256Digest>() == 32);
 const _: () = assert!(size_of::<Entry64Regs>() == 136);
+const _: () = assert!(size_of::<Entry64Regs>() == ENTRY64_REG_COUNT * 8);
 const _: () = assert!(offset_of!(Entry64Regs, rbx) == 0x18);
 const _: () = assert!(offset_of!(Entry64Regs, rsp) == 0x20);
 const _: () = assert!(offset_of!(Entry64Regs, rsi) == 0x30);

@@ -6,10 +6,9 @@
 //! Samples of the two are interleaved and medians reported, because the
 //! machine is shared and noisy.
 
-use purgatory_abi::{SHA_REGION_COUNT, ShaRegion};
-use purgatory_host::Image;
+use purgatory_host::hosted::HostedPurgatory;
+use purgatory_host::{Purgatory, Segment};
 use purgatory_tests::built_purgatory;
-use purgatory_tests::hosted::{HostedPurgatory, load_at_random_address};
 use sha2::{Digest, Sha256};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -27,9 +26,11 @@ fn main() {
     };
     println!("host sha2 backend: {backend}");
     let elf = built_purgatory();
-    let image = Image::parse(&elf).expect("the built purgatory passes the contract check");
+    let mut purgatory =
+        Purgatory::parse(&elf).expect("the built purgatory passes the contract check");
     let mut rng = fastrand::Rng::new();
-    let mut hosted = load_at_random_address(&image, &mut rng, false);
+    let mut hosted = HostedPurgatory::load_at_random_address(&purgatory, &mut rng, false)
+        .expect("the purgatory can be mapped");
     let buffer: Vec<u8> = std::iter::repeat_with(|| rng.u8(..))
         .take(SIZES[SIZES.len() - 1])
         .collect();
@@ -40,7 +41,13 @@ fn main() {
     );
     for size in SIZES {
         let data = &buffer[..size];
-        patch_single_region(&mut hosted, data);
+        let segment = Segment {
+            bytes: data,
+            addr: data.as_ptr() as u64,
+            mem_size: size as u64,
+        };
+        purgatory.set_segments(&[segment]).expect("one segment");
+        hosted.update(&purgatory).expect("image copied");
         let mut purgatory = Vec::with_capacity(ROUNDS);
         let mut host = Vec::with_capacity(ROUNDS);
         for _ in 0..ROUNDS {
@@ -57,16 +64,6 @@ fn main() {
         println!("{:>10}  {p:>16.0}  {h:>16.0}  {:>8.3}", human(size), p / h);
     }
     println!("medians of {ROUNDS} interleaved rounds; ratio = purgatory / host");
-}
-
-fn patch_single_region(hosted: &mut HostedPurgatory, data: &[u8]) {
-    let mut regions = [ShaRegion::default(); SHA_REGION_COUNT];
-    regions[0] = ShaRegion {
-        start: data.as_ptr() as u64,
-        len: data.len() as u64,
-    };
-    hosted.set_regions(&regions);
-    hosted.set_digest(&Sha256::digest(data).into());
 }
 
 /// MB/s (10^6 bytes per second) of `work` over `size` bytes, repeated for at

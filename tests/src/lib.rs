@@ -22,5 +22,3 @@ pub fn built_purgatory() -> Vec<u8> {
         )
     })
 }
-
-pub mod hosted;

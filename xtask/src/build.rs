@@ -54,6 +54,10 @@ pub fn artifact_path() -> PathBuf {
     project_root().join("target/purgatory/purgatory.elf")
 }
 
+/// The copy the host library embeds; committed, so that the library builds
+/// without this target (see `host/src/embedded.rs`).
+pub const EMBEDDED_PATH: &str = "host/purgatory.elf";
+
 pub fn run() -> Result<PathBuf> {
     ensure_target_installed()?;
     eprintln!("building the purgatory for {TARGET} (profile `{PROFILE}`)");
@@ -65,6 +69,7 @@ pub fn run() -> Result<PathBuf> {
     let artifact = artifact_path();
     std::fs::create_dir_all(artifact.parent().expect("artifact has a parent"))?;
     std::fs::write(&artifact, &bytes).with_context(|| format!("writing {}", artifact.display()))?;
+    refresh_embedded_copy(&bytes)?;
     print_summary(&artifact, bytes.len(), &image);
     Ok(artifact)
 }
@@ -96,6 +101,15 @@ pub fn purgatory_cargo(subcommand: &str) -> Command {
     // CARGO_ENCODED_RUSTFLAGS outranks every other rustflags source.
     cmd.env("CARGO_ENCODED_RUSTFLAGS", RUSTFLAGS.join("\x1f"));
     cmd
+}
+
+fn refresh_embedded_copy(bytes: &[u8]) -> Result<()> {
+    let path = project_root().join(EMBEDDED_PATH);
+    if std::fs::read(&path).ok().as_deref() != Some(bytes) {
+        std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
+        eprintln!("refreshed {EMBEDDED_PATH}, the copy the host library embeds: commit it");
+    }
+    Ok(())
 }
 
 fn ensure_target_installed() -> Result<()> {

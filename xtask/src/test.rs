@@ -10,6 +10,7 @@ use std::process::Command;
 
 pub fn run() -> Result<()> {
     let artifact = build::run()?;
+    check_embedded_copy_committed()?;
     eprintln!("running the workspace tests against {}", artifact.display());
     cmd::run(
         cargo()
@@ -17,6 +18,27 @@ pub fn run() -> Result<()> {
             .env("PURGATORY_ELF", &artifact),
     )?;
     check_reproducible(&artifact)
+}
+
+/// The build refreshes `host/purgatory.elf`; if that changed the committed
+/// copy, the library in the repository embeds a stale purgatory. Fatal in CI,
+/// a reminder elsewhere.
+fn check_embedded_copy_committed() -> Result<()> {
+    let mut diff = Command::new("git");
+    diff.current_dir(project_root())
+        .args(["diff", "--quiet", "HEAD", "--", build::EMBEDDED_PATH]);
+    if diff.status().context("running git diff")?.success() {
+        return Ok(());
+    }
+    let message = format!(
+        "{} differs from the committed copy: commit the refreshed file",
+        build::EMBEDDED_PATH
+    );
+    if std::env::var_os("CI").is_some() {
+        bail!(message);
+    }
+    eprintln!("warning: {message}");
+    Ok(())
 }
 
 /// Builds the same sources from a copy elsewhere and compares the bytes: no
