@@ -33,13 +33,14 @@ impl HostedPurgatory {
         Ok(hosted)
     }
 
-    /// [`load`](Self::load) at a random free page-aligned address, below 4 GiB
-    /// or above it.
+    /// [`load`](Self::load) at a free page-aligned address drawn from `seed`,
+    /// below 4 GiB or above it.
     pub fn load_at_random_address(
         purgatory: &Purgatory<'_>,
-        rng: &mut fastrand::Rng,
+        seed: u64,
         above_4g: bool,
     ) -> io::Result<Self> {
+        let mut rng = fastrand::Rng::with_seed(seed);
         let (low, high) = if above_4g {
             (1u64 << 32, 0x7000_0000_0000)
         } else {

@@ -29,7 +29,7 @@ fn main() {
     let mut purgatory =
         Purgatory::parse(&elf).expect("the built purgatory passes the contract check");
     let mut rng = fastrand::Rng::new();
-    let mut hosted = HostedPurgatory::load_at_random_address(&purgatory, &mut rng, false)
+    let mut hosted = HostedPurgatory::load_at_random_address(&purgatory, rng.u64(..), false)
         .expect("the purgatory can be mapped");
     let buffer: Vec<u8> = std::iter::repeat_with(|| rng.u8(..))
         .take(SIZES[SIZES.len() - 1])

@@ -55,7 +55,7 @@ fn at_random_addresses(mut scenario: impl FnMut(&mut Loaded<'_>, &mut fastrand::
     let purgatory = Purgatory::parse(&elf).expect("the built purgatory passes the contract check");
     let mut rng = rng();
     for i in 0..BASES {
-        let hosted = HostedPurgatory::load_at_random_address(&purgatory, &mut rng, i % 2 == 1)
+        let hosted = HostedPurgatory::load_at_random_address(&purgatory, rng.u64(..), i % 2 == 1)
             .expect("the purgatory can be mapped");
         eprintln!("purgatory loaded at {:#x}", hosted.base());
         scenario(

@@ -20,7 +20,10 @@ fn memory() -> impl Strategy<Value = Memory> {
         let contents_len = contents.len();
         let mut bytes = contents;
         bytes.resize(contents_len + tail, 0);
-        Memory { contents_len, bytes }
+        Memory {
+            contents_len,
+            bytes,
+        }
     })
 }
 
@@ -39,10 +42,17 @@ fn segments(memories: &[Memory]) -> Vec<Segment<'_>> {
 
 /// Prepares the purgatory for `memories`, loads it at a random address and
 /// runs its verification.
-fn prepare_and_verify(purgatory: &mut Purgatory<'_>, memories: &[Memory], seed: u64, above_4g: bool) -> u32 {
-    purgatory.set_segments(&segments(memories)).expect("at most 16 valid segments");
-    let mut rng = fastrand::Rng::with_seed(seed);
-    let hosted = HostedPurgatory::load_at_random_address(purgatory, &mut rng, above_4g).expect("mapped");
+fn prepare_and_verify(
+    purgatory: &mut Purgatory<'_>,
+    memories: &[Memory],
+    seed: u64,
+    above_4g: bool,
+) -> u32 {
+    purgatory
+        .set_segments(&segments(memories))
+        .expect("at most 16 valid segments");
+    let hosted =
+        HostedPurgatory::load_at_random_address(purgatory, seed, above_4g).expect("mapped");
     // SAFETY: every region is a live buffer of `memories`.
     unsafe { hosted.verify() }
 }
@@ -80,8 +90,7 @@ proptest! {
         // write between load and exec would; the tail zeros count too.
         let bit = bit.index(memories[victim].bytes.len() * 8);
         memories[victim].bytes[bit / 8] ^= 1 << (bit % 8);
-        let mut rng = fastrand::Rng::with_seed(seed);
-        let hosted = HostedPurgatory::load_at_random_address(&purgatory, &mut rng, above_4g).expect("mapped");
+        let hosted = HostedPurgatory::load_at_random_address(&purgatory, seed, above_4g).expect("mapped");
         // SAFETY: every region is a live buffer of `memories`.
         prop_assert_ne!(unsafe { hosted.verify() }, 0);
     }

@@ -5,8 +5,14 @@ use crate::build::purgatory_cargo;
 use crate::cmd::{self, cargo};
 use anyhow::Result;
 
+/// Crates with a workspace of their own (`cargo fmt --all` does not reach them).
+const SEPARATE_MANIFESTS: [&str; 2] = ["tests/downstream/Cargo.toml", "fuzz/Cargo.toml"];
+
 pub fn run() -> Result<()> {
     cmd::run(cargo().args(["fmt", "--all", "--check"]))?;
+    for manifest in SEPARATE_MANIFESTS {
+        cmd::run(cargo().args(["fmt", "--check", "--manifest-path", manifest]))?;
+    }
     cmd::run(cargo().args(["clippy", "--all-targets", "--", "-D", "warnings"]))?;
     cmd::run(purgatory_cargo("clippy").args(["--", "-D", "warnings"]))
 }

@@ -9,6 +9,7 @@ mod bench;
 mod build;
 mod check;
 mod cmd;
+mod fuzz;
 mod lint;
 mod test;
 
@@ -44,6 +45,12 @@ enum Command {
     Lint,
     /// Measure hosted verification throughput against host `sha2`.
     Bench,
+    /// Fuzz the checker and loader with libFuzzer (installs nightly and cargo-fuzz if missing).
+    Fuzz {
+        /// How long to run.
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+    },
 }
 
 fn main() -> ExitCode {
@@ -54,6 +61,7 @@ fn main() -> ExitCode {
         Command::Test => test::run().map(|()| ExitCode::SUCCESS),
         Command::Lint => lint::run().map(|()| ExitCode::SUCCESS),
         Command::Bench => bench::run().map(|()| ExitCode::SUCCESS),
+        Command::Fuzz { seconds } => fuzz::run(seconds).map(|()| ExitCode::SUCCESS),
     };
     result.unwrap_or_else(|err| {
         eprintln!("error: {err:#}");

@@ -1,0 +1,1 @@
+//! A stand-in for a loader that embeds the purgatory through `purgatory-host`.
