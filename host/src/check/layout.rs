@@ -1,0 +1,203 @@
+//! The rules on the file's layout: the ELF header, the single PT_LOAD, the
+//! sections' placement, and the absence of anything needing relocation or
+//! dynamic linking.
+
+use goblin::elf::dynamic::{DT_JMPREL, DT_NEEDED, DT_NULL, DT_REL, DT_RELA, DT_TEXTREL};
+use goblin::elf::header::{ELFCLASS64, ELFDATA2LSB, EM_X86_64, ET_DYN, ET_REL, Header};
+use goblin::elf::program_header::{PT_LOAD, ProgramHeader};
+use goblin::elf::section_header::{
+    SHF_ALLOC, SHT_DYNAMIC, SHT_DYNSYM, SHT_NOBITS, SHT_NULL, SHT_REL, SHT_RELA,
+};
+use goblin::elf64;
+
+use super::elf::{DT_RELR, Image, SHT_RELR, Section};
+use super::{Findings, Violation};
+
+/// The identification of a file that is not ELF64 little-endian.
+pub(super) fn check_ident(class: u8, data: u8, out: &mut Findings) {
+    if class != ELFCLASS64 {
+        out.push(Violation::ElfClass { class });
+    }
+    if data != ELFDATA2LSB {
+        out.push(Violation::ElfEndianness { data });
+    }
+}
+
+pub(super) fn check_header(header: &Header, out: &mut Findings) {
+    if header.e_machine != EM_X86_64 {
+        out.push(Violation::ElfMachine {
+            machine: header.e_machine,
+        });
+    }
+    if header.e_type != ET_DYN {
+        out.push(Violation::ElfType {
+            e_type: header.e_type,
+        });
+    }
+}
+
+/// Returns the PT_LOAD the other rules measure against, if there is one.
+pub(super) fn check_program_headers<'i>(
+    image: &'i Image<'_>,
+    out: &mut Findings,
+) -> Option<&'i ProgramHeader> {
+    if image.segments.len() != 1 {
+        out.push(Violation::ProgramHeaderCount {
+            count: image.header.e_phnum,
+        });
+    }
+    for (index, ph) in image.segments.iter().enumerate() {
+        if ph.p_type != PT_LOAD {
+            out.push(Violation::ProgramHeaderType {
+                index,
+                p_type: ph.p_type,
+            });
+        }
+    }
+    let load = image.segments.iter().find(|ph| ph.p_type == PT_LOAD)?;
+    if load.p_offset != 0 {
+        out.push(Violation::SegmentOffset {
+            p_offset: load.p_offset,
+        });
+    }
+    if load.p_vaddr != 0 {
+        out.push(Violation::SegmentVaddr {
+            p_vaddr: load.p_vaddr,
+        });
+    }
+    if load.p_filesz > load.p_memsz {
+        out.push(Violation::SegmentSizes {
+            p_filesz: load.p_filesz,
+            p_memsz: load.p_memsz,
+        });
+    }
+    if !load.p_align.is_power_of_two() {
+        out.push(Violation::SegmentAlign {
+            p_align: load.p_align,
+        });
+    }
+    let file_len = image.bytes.len() as u64;
+    if load
+        .p_offset
+        .checked_add(load.p_filesz)
+        .is_none_or(|end| end > file_len)
+    {
+        out.push(Violation::SegmentOutsideFile {
+            p_offset: load.p_offset,
+            p_filesz: load.p_filesz,
+            file_len,
+        });
+    }
+    Some(load)
+}
+
+pub(super) fn check_sections(
+    image: &Image<'_>,
+    segment: Option<&ProgramHeader>,
+    out: &mut Findings,
+) {
+    if image.sections.is_empty() {
+        out.push(Violation::SectionHeaders {
+            shnum: image.header.e_shnum,
+            shoff: image.header.e_shoff,
+        });
+        return;
+    }
+    if !image.names_readable {
+        out.push(Violation::SectionNames {
+            shstrndx: image.header.e_shstrndx,
+        });
+    }
+    // Only meaningful for a linked image; in an ET_REL every sh_addr is 0.
+    let linked = segment.is_some() && image.header.e_type != ET_REL;
+    for section in &image.sections {
+        let sh = &section.header;
+        if sh.sh_type == SHT_NULL || sh.sh_type == SHT_NOBITS {
+            continue;
+        }
+        if section.data.is_none() {
+            out.push(Violation::SectionOutsideFile {
+                section: section.name(),
+                offset: sh.sh_offset,
+                size: sh.sh_size,
+            });
+        }
+        if linked && section.has_flag(SHF_ALLOC) && sh.sh_offset != sh.sh_addr {
+            out.push(Violation::SectionAddress {
+                section: section.name(),
+                offset: sh.sh_offset,
+                addr: sh.sh_addr,
+            });
+        }
+    }
+}
+
+pub(super) fn check_dynamic(image: &Image<'_>, out: &mut Findings) {
+    for section in &image.sections {
+        let sh = &section.header;
+        if is_relocation_section(section) {
+            if sh.sh_size != 0 {
+                out.push(Violation::RelocationSection {
+                    section: section.name(),
+                    sh_type: sh.sh_type,
+                    size: sh.sh_size,
+                });
+            }
+        } else if is_got_or_plt(section) {
+            if sh.sh_size != 0 {
+                out.push(Violation::GotPlt {
+                    section: section.name(),
+                    size: sh.sh_size,
+                });
+            }
+        } else if is_dynamic_linking(section) {
+            out.push(Violation::DynamicLinking {
+                section: section.name(),
+                sh_type: sh.sh_type,
+            });
+        }
+        if sh.sh_type == SHT_DYNAMIC {
+            check_dynamic_tags(section, out);
+        }
+    }
+}
+
+fn is_relocation_section(section: &Section<'_>) -> bool {
+    matches!(section.header.sh_type, SHT_RELA | SHT_REL | SHT_RELR)
+        || [".rela.", ".rel.", ".relr."]
+            .iter()
+            .any(|prefix| section.name_starts_with(prefix))
+}
+
+fn is_got_or_plt(section: &Section<'_>) -> bool {
+    section.is_named(".got") || section.is_named(".got.plt") || section.name_starts_with(".plt")
+}
+
+fn is_dynamic_linking(section: &Section<'_>) -> bool {
+    matches!(section.header.sh_type, SHT_DYNAMIC | SHT_DYNSYM)
+        || [".dynamic", ".interp", ".dynsym"]
+            .iter()
+            .any(|name| section.is_named(name))
+}
+
+fn check_dynamic_tags(section: &Section<'_>, out: &mut Findings) {
+    let Some(data) = section.data else { return };
+    for entry in data.chunks_exact(elf64::dynamic::SIZEOF_DYN) {
+        // d_tag: the first of the entry's two little-endian u64s.
+        let tag = entry
+            .first_chunk()
+            .map_or(DT_NULL, |&d_tag| u64::from_le_bytes(d_tag));
+        if tag == DT_NULL {
+            break;
+        }
+        if matches!(
+            tag,
+            DT_RELA | DT_REL | DT_RELR | DT_JMPREL | DT_TEXTREL | DT_NEEDED
+        ) {
+            out.push(Violation::DynamicTag {
+                section: section.name(),
+                tag,
+            });
+        }
+    }
+}
