@@ -12,7 +12,7 @@ use super::elf::{DT_RELR, SHT_RELR};
 use super::{Location, MAX_FINDINGS_PER_RULE};
 
 /// An instruction the purgatory must not contain, and where it is.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct InstructionSite {
     /// The executable section holding it.
     pub section: String,
