@@ -15,12 +15,20 @@ pub const ENTRY_SYMBOL: &str = "purgatory_start";
 /// non-zero otherwise. It runs the same verification as the entry point, so the
 /// shipped bytes can be executed and measured in a host process.
 pub const VERIFY_SYMBOL: &str = "purgatory_verify";
+/// [`VERIFY_SYMBOL`] with the SHA extensions: same signature and result, and
+/// it assumes SSE is already enabled, as it is in a host process.
+pub const VERIFY_SHANI_SYMBOL: &str = "purgatory_verify_shani";
 /// The [`ShaRegions`] table the loader fills.
 pub const SHA_REGIONS_SYMBOL: &str = "purgatory_sha_regions";
 /// The [`Sha256Digest`] the loader computed over the regions.
 pub const SHA256_DIGEST_SYMBOL: &str = "purgatory_sha256_digest";
 /// The [`Entry64Regs`] block loaded into the CPU at hand-off.
 pub const ENTRY64_REGS_SYMBOL: &str = "entry64_regs";
+/// Options for the purgatory, a `u64` of `FLAG_*` bits set by the loader.
+/// Zero, as shipped, behaves as Linux's own purgatory does.
+pub const FLAGS_SYMBOL: &str = "purgatory_flags";
+/// Hash with the portable code even when the CPU has SHA extensions.
+pub const FLAG_SOFTWARE_SHA256: u64 = 1 << 0;
 /// Top of a 16-byte-aligned stack inside the image. Linux's bzImage64 loader
 /// gives its address to the next kernel as RSP; the purgatory runs on it too.
 pub const STACK_END_SYMBOL: &str = "stack_end";
@@ -132,6 +140,10 @@ impl Entry64Regs {
 /// load address (the 64-bit boot protocol).
 pub const KERNEL_ENTRY64_OFFSET: u64 = 0x200;
 
+/// The one section whose code may use SIMD instructions: it runs only while
+/// the purgatory has SSE switched on.
+pub const SIMD_SECTION: &str = ".text.simd";
+
 /// GDT selector of the flat 64-bit code segment at hand-off (`__BOOT_CS`).
 pub const BOOT_CS: u16 = 0x10;
 /// GDT selector of the flat data segment at hand-off (`__BOOT_DS`), loaded
@@ -147,9 +159,10 @@ pub struct PatchedSymbol {
     pub size: u64,
 }
 
-/// Every symbol a loader patches. Each must be global, in a PROGBITS section
-/// and inside the file-backed part of the segment.
-pub const PATCHED_SYMBOLS: [PatchedSymbol; 3] = [
+/// Every symbol a loader patches: Linux's three, then this purgatory's
+/// options. Each must be global, in a PROGBITS section and inside the
+/// file-backed part of the segment.
+pub const PATCHED_SYMBOLS: [PatchedSymbol; 4] = [
     PatchedSymbol {
         name: SHA_REGIONS_SYMBOL,
         size: size_of::<ShaRegions>() as u64,
@@ -161,6 +174,10 @@ pub const PATCHED_SYMBOLS: [PatchedSymbol; 3] = [
     PatchedSymbol {
         name: ENTRY64_REGS_SYMBOL,
         size: size_of::<Entry64Regs>() as u64,
+    },
+    PatchedSymbol {
+        name: FLAGS_SYMBOL,
+        size: size_of::<u64>() as u64,
     },
 ];
 

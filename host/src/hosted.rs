@@ -4,7 +4,7 @@
 //! how the shipped bytes are tested and measured without a kexec.
 
 use crate::load::{Placed, Purgatory};
-use purgatory_abi::VERIFY_SYMBOL;
+use purgatory_abi::{VERIFY_SHANI_SYMBOL, VERIFY_SYMBOL};
 use std::io;
 
 /// The purgatory mapped at its load address in this process.
@@ -13,6 +13,7 @@ pub struct HostedPurgatory {
     base: *mut u8,
     mapped_len: usize,
     verify_offset: usize,
+    verify_shani_offset: Option<usize>,
 }
 
 impl HostedPurgatory {
@@ -20,14 +21,17 @@ impl HostedPurgatory {
     /// `AlreadyExists` when something else is mapped at that address.
     pub fn load(purgatory: &Purgatory<'_>, load_addr: u64) -> io::Result<Self> {
         let placed = purgatory.place(load_addr).map_err(io::Error::other)?;
-        let verify = purgatory
-            .image()
-            .symbol(VERIFY_SYMBOL)
+        let offset_of = |name: &str| {
+            let symbol = purgatory.image().symbol(name)?;
+            usize::try_from(symbol.offset).ok()
+        };
+        let verify_offset = offset_of(VERIFY_SYMBOL)
             .ok_or_else(|| io::Error::other(format!("the image has no `{VERIFY_SYMBOL}`")))?;
         let hosted = Self {
             base: map_rwx_at(load_addr, placed.bytes.len())?,
             mapped_len: placed.bytes.len(),
-            verify_offset: usize::try_from(verify.offset).map_err(io::Error::other)?,
+            verify_offset,
+            verify_shani_offset: offset_of(VERIFY_SHANI_SYMBOL),
         };
         hosted.copy_in(&placed);
         Ok(hosted)
@@ -84,11 +88,34 @@ impl HostedPurgatory {
     /// Every non-empty region in the patched table that the purgatory accepts
     /// as an address range must be readable memory of this process.
     pub unsafe fn verify(&self) -> u32 {
-        // SAFETY: the checked image exports `purgatory_verify` as a SysV-ABI
-        // function taking nothing and returning a u32; its code is mapped
-        // executable at this address and needs no relocation.
+        // SAFETY: the caller vouches for the regions; see `call_at`.
+        unsafe { self.call_at(self.verify_offset) }
+    }
+
+    /// Calls the image's `purgatory_verify_shani`, the same check with the
+    /// SHA extensions; `None` when the image or this CPU lacks them.
+    ///
+    /// # Safety
+    /// As for [`verify`](Self::verify).
+    pub unsafe fn verify_shani(&self) -> Option<u32> {
+        let has_sha_extensions = std::arch::is_x86_feature_detected!("sha")
+            && std::arch::is_x86_feature_detected!("ssse3")
+            && std::arch::is_x86_feature_detected!("sse4.1");
+        let offset = self.verify_shani_offset.filter(|_| has_sha_extensions)?;
+        // SAFETY: the caller vouches for the regions; the CPU has what the
+        // routine uses, and SSE is always on in a host process.
+        Some(unsafe { self.call_at(offset) })
+    }
+
+    /// # Safety
+    /// `offset` is a verification entry of the image, and the regions are
+    /// readable (see [`verify`](Self::verify)).
+    unsafe fn call_at(&self, offset: usize) -> u32 {
+        // SAFETY: the checked image exports its verification entries as
+        // SysV-ABI functions taking nothing and returning a u32; their code is
+        // mapped executable at this address and needs no relocation.
         let verify: extern "sysv64" fn() -> u32 =
-            unsafe { std::mem::transmute(self.base.add(self.verify_offset)) };
+            unsafe { std::mem::transmute(self.base.add(offset)) };
         verify()
     }
 

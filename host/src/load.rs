@@ -4,8 +4,9 @@
 
 use crate::image::{Image, ImageError};
 use purgatory_abi::{
-    ENTRY64_REGS_SYMBOL, Entry64Regs, KERNEL_ENTRY64_OFFSET, SHA_REGION_COUNT, SHA_REGIONS_SYMBOL,
-    SHA256_DIGEST_SYMBOL, STACK_END_SYMBOL, Sha256Digest, ShaRegion, ShaRegions,
+    ENTRY64_REGS_SYMBOL, Entry64Regs, FLAGS_SYMBOL, KERNEL_ENTRY64_OFFSET, SHA_REGION_COUNT,
+    SHA_REGIONS_SYMBOL, SHA256_DIGEST_SYMBOL, STACK_END_SYMBOL, Sha256Digest, ShaRegion,
+    ShaRegions,
 };
 use sha2::{Digest, Sha256};
 use std::fmt;
@@ -275,6 +276,11 @@ impl<'a> Purgatory<'a> {
     /// Writes `purgatory_sha256_digest`.
     pub fn set_digest(&mut self, digest: &Sha256Digest) -> Result<(), LoadError> {
         self.write_symbol(SHA256_DIGEST_SYMBOL, digest)
+    }
+
+    /// Writes `purgatory_flags` (`purgatory_abi::FLAG_*` bits; 0 as shipped).
+    pub fn set_flags(&mut self, flags: u64) -> Result<(), LoadError> {
+        self.write_symbol(FLAGS_SYMBOL, &flags.to_le_bytes())
     }
 
     /// Writes all seventeen fields of `entry64_regs`.

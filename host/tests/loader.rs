@@ -231,6 +231,17 @@ fn symbols_are_read_and_written_with_their_exact_size() {
 }
 
 #[test]
+fn flags_are_a_little_endian_u64() {
+    let mut purgatory = embedded();
+    assert_eq!(purgatory.read_symbol("purgatory_flags").unwrap(), [0; 8]);
+    purgatory.set_flags(1).unwrap();
+    assert_eq!(
+        purgatory.read_symbol("purgatory_flags").unwrap(),
+        [1, 0, 0, 0, 0, 0, 0, 0]
+    );
+}
+
+#[test]
 fn unknown_symbols_are_named() {
     assert_eq!(
         embedded().read_symbol("kexec_purgatory").unwrap_err(),

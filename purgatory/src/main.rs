@@ -4,22 +4,39 @@
 //! the segments the loader listed, and either hands the CPU to the next kernel
 //! through the 64-bit boot protocol or halts it for good. The image is one
 //! relocation-free segment, so every address here is computed RIP-relatively.
+//! SIMD code exists only in `.text.simd` (the SHA-NI compression), entered
+//! only with SSE switched on.
 #![no_std]
 #![no_main]
 
+mod cpu;
 mod entry;
 mod handoff;
 mod patched;
+mod sha256;
 mod verify;
 
+use purgatory_abi::FLAG_SOFTWARE_SHA256;
 use x86_64::instructions::{hlt, interrupts};
 
 /// Called by `purgatory_start` on the purgatory's stack.
 extern "C" fn purgatory_main() -> ! {
-    if verify::purgatory_verify() == 0 {
+    if verify_at_boot() == 0 {
         handoff::enter_next_kernel()
     }
     halt_forever()
+}
+
+/// The SHA-NI path when the CPU has it and the loader did not ask for the
+/// software one; both compute the same digest.
+fn verify_at_boot() -> u32 {
+    let software = patched::purgatory_flags.read() & FLAG_SOFTWARE_SHA256 != 0;
+    if software || !cpu::has_sha_extensions() {
+        return verify::purgatory_verify();
+    }
+    // SAFETY: interrupts are off from kexec to hand-off, and the verification
+    // relies on no CR0/CR4 bit but the SSE ones.
+    unsafe { cpu::with_sse(|| verify::purgatory_verify_shani()) }
 }
 
 /// A refused image must never run: stop here. `hlt` sits in a loop because an

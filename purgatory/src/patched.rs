@@ -43,6 +43,9 @@ pub static purgatory_sha256_digest: Patched<Sha256Digest> = Patched::new([0; 32]
 #[unsafe(link_section = ".data.patched")]
 pub static entry64_regs: Patched<Entry64Regs> = Patched::new(Entry64Regs::ZERO);
 
+#[unsafe(link_section = ".data.patched")]
+pub static purgatory_flags: Patched<u64> = Patched::new(0);
+
 core::arch::global_asm!(
     ".globl purgatory_sha_regions",
     ".set purgatory_sha_regions, {regions}",
@@ -56,10 +59,16 @@ core::arch::global_asm!(
     ".set entry64_regs, {regs}",
     ".type entry64_regs, @object",
     ".size entry64_regs, {regs_size}",
+    ".globl purgatory_flags",
+    ".set purgatory_flags, {flags}",
+    ".type purgatory_flags, @object",
+    ".size purgatory_flags, {flags_size}",
     regions = sym purgatory_sha_regions,
     regions_size = const core::mem::size_of::<ShaRegions>(),
     digest = sym purgatory_sha256_digest,
     digest_size = const core::mem::size_of::<Sha256Digest>(),
     regs = sym entry64_regs,
     regs_size = const core::mem::size_of::<Entry64Regs>(),
+    flags = sym purgatory_flags,
+    flags_size = const core::mem::size_of::<u64>(),
 );

@@ -61,13 +61,14 @@ const SHN_ABS: u16 = 0xfff1;
 const SHN_COMMON: u16 = 0xfff2;
 
 /// The symbols the contract requires, in the order the checker looks them up.
-const CONTRACT_SYMBOLS: [&str; 6] = [
+const CONTRACT_SYMBOLS: [&str; 7] = [
     ENTRY_SYMBOL,
     VERIFY_SYMBOL,
     STACK_END_SYMBOL,
     PATCHED_SYMBOLS[0].name,
     PATCHED_SYMBOLS[1].name,
     PATCHED_SYMBOLS[2].name,
+    PATCHED_SYMBOLS[3].name,
 ];
 
 fn missing_contract_symbols() -> Vec<Violation> {
@@ -258,7 +259,8 @@ fn the_abi_sizes_are_the_kernels() {
         [
             ("purgatory_sha_regions", 256),
             ("purgatory_sha256_digest", 32),
-            ("entry64_regs", 136)
+            ("entry64_regs", 136),
+            ("purgatory_flags", 8)
         ]
     );
 }
@@ -581,7 +583,16 @@ fn section_names_that_cannot_be_read_are_reported() {
         shstrndx = elf.section(".symtab").index as u16;
         put_u16(b, E_SHSTRNDX, shstrndx);
     });
-    assert_eq!(verdict, [Violation::SectionNames { shstrndx }]);
+    assert_eq!(verdict[0], Violation::SectionNames { shstrndx });
+    // Without names `.text.simd` cannot be told apart: its SIMD code counts
+    // as ordinary code, which is the safe reading.
+    for violation in &verdict[1..] {
+        let rule = violation.rule();
+        assert!(
+            ["code-sections", "simd-instruction"].contains(&rule),
+            "{violation}"
+        );
+    }
 }
 
 #[test]
@@ -836,6 +847,7 @@ fn each_patched_symbol_size_is_exact() {
         ("purgatory_sha_regions", 256),
         ("purgatory_sha256_digest", 32),
         ("entry64_regs", 136),
+        ("purgatory_flags", 8),
     ];
     for patched in PATCHED_SYMBOLS {
         let (_, expected) = contract
@@ -1352,4 +1364,44 @@ fn a_linux_style_relocatable_purgatory_is_refused_with_its_relocations_named() {
         lines(&verdict)
     );
     assert!(verdict[0].to_string().contains("ET_REL"), "{}", verdict[0]);
+}
+
+// --- SIMD only in .text.simd, and only after the SSE set-up ------------------------
+
+#[test]
+fn simd_code_in_its_own_section_is_allowed() {
+    let bytes = built_purgatory();
+    let simd = Elf::read(&bytes).section(".text.simd").header;
+    let flags = u64_at(&bytes, simd + SH_FLAGS);
+    assert_ne!(flags & SHF_EXECINSTR, 0, ".text.simd must be executable");
+    // The real image has its SHA-NI code there and passes.
+    assert_eq!(check(&bytes), Ok(vec![]));
+}
+
+#[test]
+fn simd_reached_without_the_cr4_write_is_reported() {
+    let verdict = mutated(|b, elf| {
+        let text = elf.section(".text");
+        let code = &mut b[text.offset as usize..(text.offset + text.size) as usize];
+        let mut writes = 0;
+        // `mov cr4, r64` is 0f 22 /r with reg = 4 and a register operand.
+        for at in 0..code.len() - 2 {
+            if code[at] == 0x0f && code[at + 1] == 0x22 && code[at + 2] & 0xf8 == 0xe0 {
+                code[at..at + 3].fill(0x90);
+                writes += 1;
+            }
+        }
+        assert!(writes > 0, "the purgatory has no CR4 write to remove");
+    });
+    assert!(
+        !verdict.is_empty(),
+        "SIMD reachable without the SSE set-up passed"
+    );
+    for violation in &verdict {
+        assert_eq!(violation.rule(), "simd-before-sse", "{violation}");
+        let Violation::SimdBeforeSse { target, .. } = violation else {
+            unreachable!()
+        };
+        assert_eq!(target, "purgatory_sha256_shani_blocks");
+    }
 }

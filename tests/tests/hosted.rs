@@ -1,7 +1,8 @@
 //! Hosted execution of the shipped purgatory: the built bytes are mapped at
 //! random page-aligned addresses (below and above 4 GiB), patched through their
-//! symbol table, and `purgatory_verify` must accept exactly the region tables
-//! whose digest host `sha2` computed.
+//! symbol table, and `purgatory_verify` (and `purgatory_verify_shani`, on a CPU
+//! with SHA extensions) must accept exactly the region tables whose digest
+//! host `sha2` computed.
 
 use purgatory_abi::{SHA_REGION_COUNT, Sha256Digest, ShaRegion, ShaRegions};
 use purgatory_host::Purgatory;
@@ -70,7 +71,8 @@ fn at_random_addresses(mut scenario: impl FnMut(&mut Loaded<'_>, &mut fastrand::
 
 impl Loaded<'_> {
     /// Patches a raw region table and digest, copies the image again and runs
-    /// its verification.
+    /// its verification: the software path, and the SHA-NI path where the CPU
+    /// has it, which must give the same verdict.
     fn verify_raw(&mut self, regions: &ShaRegions, digest: &Sha256Digest) -> u32 {
         self.purgatory
             .set_region_table(regions)
@@ -79,7 +81,12 @@ impl Loaded<'_> {
         self.hosted.update(&self.purgatory).expect("image copied");
         // SAFETY: the callers' regions borrow live slices, or are ones the
         // purgatory must refuse without reading them (a crash fails the test).
-        unsafe { self.hosted.verify() }
+        let software = unsafe { self.hosted.verify() };
+        // SAFETY: as above.
+        if let Some(shani) = unsafe { self.hosted.verify_shani() } {
+            assert_eq!(shani, software, "the SHA-NI and software paths disagree");
+        }
+        software
     }
 }
 
@@ -141,6 +148,16 @@ fn assert_digest_decides(
         verify(loaded, slots, &digest),
         ACCEPTED,
         "digest with a flipped bit accepted"
+    );
+}
+
+#[test]
+fn this_machine_exercises_the_sha_ni_path() {
+    // CI machines have SHA extensions; if this one lacks them, say so loudly
+    // rather than letting every SHA-NI comparison pass unexercised.
+    assert!(
+        std::arch::is_x86_feature_detected!("sha"),
+        "this CPU has no SHA extensions: the SHA-NI path is not tested here"
     );
 }
 

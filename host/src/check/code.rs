@@ -1,6 +1,8 @@
 //! The disassembly pass: instructions that fault or misbehave in the CPU
 //! state the purgatory runs in (SIMD and FSGSBASE, `sti`, CR3 writes, FS/GS
-//! operands, link-time addresses).
+//! operands, link-time addresses), and SIMD code reachable before SSE is on.
+
+mod reachability;
 
 use std::collections::BTreeMap;
 
@@ -10,6 +12,8 @@ use iced_x86::{
     Code, CpuidFeature, Decoder, DecoderOptions, Formatter, Instruction, IntelFormatter, Mnemonic,
     OpKind, Register,
 };
+
+use purgatory_abi::SIMD_SECTION;
 
 use super::elf::{Image, Section, Symbol};
 use super::{Findings, InstructionSite, Violation};
@@ -75,35 +79,36 @@ impl<'i, 'a> CodeContext<'i, 'a> {
     }
 
     fn function_at(&self, address: u64) -> Option<String> {
-        self.functions
-            .iter()
-            .find(|s| {
-                let end = s.sym.st_value.saturating_add(s.sym.st_size);
-                (s.sym.st_value..end).contains(&address)
-            })
-            .map(|s| s.name())
+        self.function_containing(address).map(|s| s.name())
+    }
+
+    fn function_containing(&self, address: u64) -> Option<&'i Symbol<'a>> {
+        self.functions.iter().copied().find(|s| {
+            let end = s.sym.st_value.saturating_add(s.sym.st_size);
+            (s.sym.st_value..end).contains(&address)
+        })
     }
 }
 
 pub(super) fn check_code(image: &Image<'_>, out: &mut Findings) {
-    let code: Vec<&Section<'_>> = image
+    let (simd, code): (Vec<&Section<'_>>, Vec<&Section<'_>>) = image
         .sections
         .iter()
         .filter(|s| s.has_flag(SHF_EXECINSTR))
-        .collect();
+        .partition(|s| s.is_named(SIMD_SECTION));
     if code.len() != 1 && !image.sections.is_empty() {
         out.push(Violation::CodeSections {
             sections: code.iter().map(|s| s.name()).collect(),
         });
     }
-    if code.is_empty() {
-        return;
-    }
     let context = CodeContext::new(image);
-    for section in code {
+    for section in code.iter().chain(&simd) {
         if let Some(data) = section.data {
             disassemble(section, data, &context, out);
         }
+    }
+    if let Some(simd) = simd.first() {
+        reachability::check_simd_reachable_only_with_sse(image, &code, simd, &context, out);
     }
 }
 
@@ -160,7 +165,8 @@ fn disassemble(section: &Section<'_>, data: &[u8], context: &CodeContext, out: &
             decoder.set_ip(base.wrapping_add(next as u64));
             continue;
         }
-        for finding in inspect(&instruction, context) {
+        let simd_allowed = section.is_named(SIMD_SECTION);
+        for finding in inspect(&instruction, context, simd_allowed) {
             // The site is formatted only for the findings that are listed.
             out.push_with(finding.rule(), || {
                 let mut text = String::new();
@@ -176,9 +182,13 @@ fn disassemble(section: &Section<'_>, data: &[u8], context: &CodeContext, out: &
     }
 }
 
-fn inspect(instruction: &Instruction, context: &CodeContext) -> Vec<InstructionFinding> {
+fn inspect(
+    instruction: &Instruction,
+    context: &CodeContext,
+    simd_allowed: bool,
+) -> Vec<InstructionFinding> {
     let mut findings = Vec::new();
-    if let Some(feature) = simd_use(instruction) {
+    if let Some(feature) = simd_use(instruction).filter(|_| !simd_allowed) {
         findings.push(InstructionFinding::Simd(feature));
     }
     if instruction

@@ -273,6 +273,14 @@ pub enum Violation {
         /// The CPUID feature or register that gives it away.
         feature: String,
     },
+    /// A branch to (or the address of) SIMD code on a path from the entry
+    /// point that does not go through the SSE set-up (a CR4 write).
+    SimdBeforeSse {
+        /// The branch.
+        site: InstructionSite,
+        /// What it reaches in the SIMD section.
+        target: String,
+    },
     /// `rdfsbase`/`wrfsbase`/`rdgsbase`/`wrgsbase`: #UD with CR4.FSGSBASE = 0.
     FsGsBaseInstruction {
         /// Where.
@@ -350,6 +358,7 @@ impl Violation {
             Self::Entry64RegsNotZero { .. } => "entry64-regs-not-zero",
             Self::CodeSections { .. } => "code-sections",
             Self::SimdInstruction { .. } => "simd-instruction",
+            Self::SimdBeforeSse { .. } => "simd-before-sse",
             Self::FsGsBaseInstruction { .. } => "fsgsbase-instruction",
             Self::Sti { .. } => "sti",
             Self::Cr3Write { .. } => "cr3-write",
@@ -425,6 +434,7 @@ impl Violation {
                 symbol(ENTRY64_REGS_SYMBOL, Some(address.saturating_add(*offset)))
             }
             Self::SimdInstruction { site, .. }
+            | Self::SimdBeforeSse { site, .. }
             | Self::FsGsBaseInstruction { site }
             | Self::Sti { site }
             | Self::Cr3Write { site }
@@ -644,6 +654,11 @@ impl fmt::Display for Violation {
             Self::SimdInstruction { site, feature } => write!(
                 f,
                 "{site} uses {feature}: #UD, the purgatory runs with CR4.OSFXSR = OSXSAVE = 0"
+            ),
+            Self::SimdBeforeSse { site, target } => write!(
+                f,
+                "{site} reaches SIMD code ({target}) from the entry point without passing \
+                 through the SSE set-up (a CR4 write): #UD at boot"
             ),
             Self::FsGsBaseInstruction { site } => {
                 write!(f, "{site}: #UD, the purgatory runs with CR4.FSGSBASE = 0")

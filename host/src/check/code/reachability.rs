@@ -1,0 +1,125 @@
+//! SIMD code only after SSE is on: no path of direct branches from the entry
+//! point reaches `.text.simd` without passing through a function that writes
+//! CR4 (the SSE set-up, which the purgatory undoes before the hand-off).
+//!
+//! The walk follows direct calls and jumps function by function and stops at
+//! a function that writes CR4: that function is the gateway. Indirect branches
+//! cannot be followed, so any RIP-relative address of SIMD code taken on the
+//! way (a function pointer in the making) counts as reaching it.
+
+use std::collections::BTreeSet;
+use std::ops::Range;
+
+use iced_x86::{
+    Decoder, DecoderOptions, Formatter, Instruction, IntelFormatter, Mnemonic, OpKind, Register,
+};
+
+use super::super::elf::{Image, Section, Symbol};
+use super::super::{Findings, InstructionSite, Violation};
+use super::CodeContext;
+
+pub(in super::super) fn check_simd_reachable_only_with_sse(
+    image: &Image<'_>,
+    code: &[&Section<'_>],
+    simd: &Section<'_>,
+    context: &CodeContext<'_, '_>,
+    out: &mut Findings,
+) {
+    let simd_range = range_of(simd);
+    let mut pending = vec![image.header.e_entry];
+    let mut visited = BTreeSet::new();
+    while let Some(address) = pending.pop() {
+        let Some(function) = context.function_containing(address) else {
+            continue;
+        };
+        if !visited.insert(function.sym.st_value) {
+            continue;
+        }
+        let Some((section, instructions)) = decode_function(function, code) else {
+            continue;
+        };
+        if instructions.iter().any(writes_cr4) {
+            continue;
+        }
+        for instruction in &instructions {
+            for target in targets(instruction) {
+                if simd_range.contains(&target) {
+                    report(instruction, function, section, simd, target, context, out);
+                } else {
+                    pending.push(target);
+                }
+            }
+        }
+    }
+}
+
+fn range_of(section: &Section<'_>) -> Range<u64> {
+    let start = section.header.sh_addr;
+    start..start.saturating_add(section.header.sh_size)
+}
+
+/// The code section that holds `function`, and its instructions.
+fn decode_function<'s, 'a>(
+    function: &Symbol<'_>,
+    code: &[&'s Section<'a>],
+) -> Option<(&'s Section<'a>, Vec<Instruction>)> {
+    let start = function.sym.st_value;
+    let section = code.iter().find(|s| range_of(s).contains(&start))?;
+    let offset = usize::try_from(start - section.header.sh_addr).ok()?;
+    let len = usize::try_from(function.sym.st_size).ok()?;
+    let bytes = section.data?.get(offset..offset.checked_add(len)?)?;
+    let instructions = Decoder::with_ip(64, bytes, start, DecoderOptions::NONE)
+        .into_iter()
+        .collect();
+    Some((section, instructions))
+}
+
+fn writes_cr4(instruction: &Instruction) -> bool {
+    instruction.mnemonic() == Mnemonic::Mov
+        && instruction.op0_kind() == OpKind::Register
+        && instruction.op0_register() == Register::CR4
+}
+
+/// Addresses `instruction` may transfer control to or take: a direct branch
+/// target, or a RIP-relative operand.
+fn targets(instruction: &Instruction) -> Vec<u64> {
+    let mut targets = Vec::new();
+    if (0..instruction.op_count()).any(|op| {
+        matches!(
+            instruction.op_kind(op),
+            OpKind::NearBranch16 | OpKind::NearBranch32 | OpKind::NearBranch64
+        )
+    }) {
+        targets.push(instruction.near_branch_target());
+    }
+    if instruction.is_ip_rel_memory_operand() {
+        targets.push(instruction.ip_rel_memory_address());
+    }
+    targets
+}
+
+fn report(
+    instruction: &Instruction,
+    function: &Symbol<'_>,
+    section: &Section<'_>,
+    simd: &Section<'_>,
+    target: u64,
+    context: &CodeContext<'_, '_>,
+    out: &mut Findings,
+) {
+    out.push_with("simd-before-sse", || {
+        let mut text = String::new();
+        IntelFormatter::new().format(instruction, &mut text);
+        Violation::SimdBeforeSse {
+            site: InstructionSite {
+                section: section.name(),
+                address: instruction.ip(),
+                symbol: Some(function.name()),
+                instruction: text,
+            },
+            target: context
+                .function_at(target)
+                .unwrap_or_else(|| format!("{} at {target:#x}", simd.name())),
+        }
+    });
+}
