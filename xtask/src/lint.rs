@@ -1,7 +1,7 @@
 //! `cargo xtask lint`: formatting and clippy, for the host crates and for the
-//! purgatory on its own target with its own flags.
+//! purgatory and the register probe on their own target with their own flags.
 
-use crate::build::purgatory_cargo;
+use crate::build::{probe_cargo, purgatory_cargo};
 use crate::cmd::{self, cargo};
 use anyhow::Result;
 
@@ -14,5 +14,6 @@ pub fn run() -> Result<()> {
         cmd::run(cargo().args(["fmt", "--check", "--manifest-path", manifest]))?;
     }
     cmd::run(cargo().args(["clippy", "--all-targets", "--", "-D", "warnings"]))?;
-    cmd::run(purgatory_cargo("clippy").args(["--", "-D", "warnings"]))
+    cmd::run(purgatory_cargo("clippy").args(["--", "-D", "warnings"]))?;
+    cmd::run(probe_cargo("clippy").args(["--", "-D", "warnings"]))
 }
