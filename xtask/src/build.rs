@@ -56,6 +56,11 @@ const PROBE_RUSTFLAGS: &[&str] = &[
 /// host commands to its library.
 pub const PROBE_PACKAGE: &str = "register-probe";
 
+/// The e2e guest programs (`kexec-load`, the test `/init`) run from an
+/// initramfs that holds no libraries: static glibc binaries (static-pie).
+pub const GUEST_TARGET: &str = "x86_64-unknown-linux-gnu";
+const GUEST_RUSTFLAGS: &[&str] = &["-Ctarget-feature=+crt-static"];
+
 /// Environment that would change the build behind our back: extra rustflags,
 /// compiler wrappers (clippy sets one), profile overrides.
 const SCRUBBED_ENV: &[&str] = &[
@@ -111,6 +116,19 @@ pub fn build_probe() -> Result<PathBuf> {
     eprintln!("building the register probe for {TARGET} (profile `{PROFILE}`)");
     cmd::run(&mut probe_cargo("build"))?;
     Ok(project_root().join(format!("target/{TARGET}/{PROFILE}/{PROBE_PACKAGE}")))
+}
+
+/// Builds `packages` as static binaries for the e2e guests (release profile)
+/// and returns the directory they are in.
+pub fn build_guest_programs(packages: &[&str]) -> Result<PathBuf> {
+    ensure_target_installed(GUEST_TARGET)?;
+    let mut cmd = scrubbed_cargo(GUEST_RUSTFLAGS);
+    cmd.args(["build", "--release", "--target", GUEST_TARGET]);
+    for package in packages {
+        cmd.args(["--package", package]);
+    }
+    cmd::run(&mut cmd)?;
+    Ok(project_root().join(format!("target/{GUEST_TARGET}/release")))
 }
 
 /// `cargo <subcommand>` on one bare-metal package of this workspace.
