@@ -34,6 +34,8 @@ pub const MIN_VERSION: u16 = 0x020c;
 pub const XLF_KERNEL_64: u16 = 1 << 0;
 /// `xloadflags`: kernel, boot params, command line and initrd may be above 4 GiB.
 pub const XLF_CAN_BE_LOADED_ABOVE_4G: u16 = 1 << 1;
+/// `xloadflags`: the kernel can be entered with 5-level paging enabled.
+pub const XLF_5LEVEL: u16 = 1 << 5;
 /// `loadflags`: the protected-mode kernel is loaded at 1 MiB or above.
 const LOADED_HIGH: u8 = 1 << 0;
 const SECTOR: usize = 512;
@@ -264,6 +266,12 @@ impl<'a> BzImage<'a> {
     /// Whether kernel, zero page, command line and initrd may lie above 4 GiB.
     pub fn loadable_above_4g(&self) -> bool {
         self.xloadflags & XLF_CAN_BE_LOADED_ABOVE_4G != 0
+    }
+
+    /// Whether the kernel can be entered with 5-level paging on: kexec keeps
+    /// the running kernel's paging mode.
+    pub fn supports_5level(&self) -> bool {
+        self.xloadflags & XLF_5LEVEL != 0
     }
 }
 

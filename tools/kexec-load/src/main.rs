@@ -118,6 +118,7 @@ fn run(args: Args) -> Result<(), Error> {
         purgatory_addr: args.purgatory_addr,
         seed,
         verify: !args.no_verify,
+        host_5level: running_with_5level_paging(),
     };
     let mut plan = plan::build(request, &map).map_err(Error::Plan)?;
     let corruption = args
@@ -164,6 +165,16 @@ fn cmdline(args: &Args) -> Result<String, Error> {
     }
     parts.extend(args.append.clone());
     Ok(parts.join(" "))
+}
+
+/// Linux clears the `la57` CPU flag when it does not use 5-level paging, so
+/// the flag in /proc/cpuinfo means the running kernel uses it.
+fn running_with_5level_paging() -> bool {
+    std::fs::read_to_string("/proc/cpuinfo").is_ok_and(|info| {
+        info.lines()
+            .find(|line| line.starts_with("flags"))
+            .is_some_and(|flags| flags.split_whitespace().any(|flag| flag == "la57"))
+    })
 }
 
 /// A seed when none is given; printed in the plan, so a run can be repeated.

@@ -55,6 +55,8 @@ pub struct Request<'a> {
     pub seed: u64,
     /// `false`: an empty region table, the purgatory checks nothing.
     pub verify: bool,
+    /// The running kernel uses 5-level paging, which kexec keeps.
+    pub host_5level: bool,
 }
 
 /// One `kexec_segment`.
@@ -99,10 +101,23 @@ pub enum PlanError {
     Place(PlaceError),
     Purgatory(LoadError),
     ZeroPage(ZeroPageError),
-    CmdlineTooLong { len: u64, max: u64 },
+    CmdlineTooLong {
+        len: u64,
+        max: u64,
+    },
     CmdlineHasNul,
-    EntryOutsidePayload { offset: u64, len: u64 },
+    EntryOutsidePayload {
+        offset: u64,
+        len: u64,
+    },
     EmptyPayload,
+    /// The running kernel has 5-level paging on and the image lacks XLF_5LEVEL.
+    No5LevelSupport,
+    /// A kernel without XLF_CAN_BE_LOADED_ABOVE_4G would get a segment above 4 GiB.
+    Above4G {
+        segment: &'static str,
+        end: u64,
+    },
 }
 
 impl fmt::Display for PlanError {
@@ -121,6 +136,16 @@ impl fmt::Display for PlanError {
                 "--entry-offset {offset:#x} is outside the {len:#x}-byte payload"
             ),
             Self::EmptyPayload => write!(f, "the payload is empty"),
+            Self::No5LevelSupport => write!(
+                f,
+                "the running kernel uses 5-level paging, which kexec keeps, and this kernel's xloadflags lack \
+                 XLF_5LEVEL: it would crash on entry (boot the old kernel with no5lvl, or load a newer kernel)"
+            ),
+            Self::Above4G { segment, end } => write!(
+                f,
+                "the {segment} segment would end at {end:#x}, above 4 GiB, and this kernel lacks \
+                 XLF_CAN_BE_LOADED_ABOVE_4G"
+            ),
         }
     }
 }
@@ -197,6 +222,9 @@ pub fn build(request: Request<'_>, map: &[MemoryRange]) -> Result<Plan, PlanErro
             initrd,
             cmdline,
         } => {
+            if request.host_5level && !image.supports_5level() {
+                return Err(PlanError::No5LevelSupport);
+            }
             let what = describe_bzimage(&image);
             let mut segments = Vec::new();
             let kernel_addr = place_kernel(&mut layout, &image, &mut notes)?;
@@ -214,11 +242,6 @@ pub fn build(request: Request<'_>, map: &[MemoryRange]) -> Result<Plan, PlanErro
                 });
             }
             let params_len = ZERO_PAGE_SIZE as u64 + cmdline.len() as u64 + 1;
-            let limit = if image.loadable_above_4g() {
-                u64::MAX
-            } else {
-                FOUR_GIB
-            };
             let params_addr = layout.place(
                 "boot-params",
                 params_len,
@@ -230,7 +253,7 @@ pub fn build(request: Request<'_>, map: &[MemoryRange]) -> Result<Plan, PlanErro
                     let max_end = if image.loadable_above_4g() {
                         u64::MAX
                     } else {
-                        image.initrd_addr_max.saturating_add(1).min(limit)
+                        image.initrd_addr_max.saturating_add(1).min(FOUR_GIB)
                     };
                     let addr = layout.place(
                         "initrd",
@@ -258,6 +281,22 @@ pub fn build(request: Request<'_>, map: &[MemoryRange]) -> Result<Plan, PlanErro
             if let Some((addr, bytes)) = initrd {
                 let len = bytes.len() as u64;
                 segments.push(segment("initrd", bytes, addr, len));
+            }
+            if !image.loadable_above_4g()
+                && let Some(high) = segments.iter().find(|s| s.end() > FOUR_GIB)
+            {
+                return Err(PlanError::Above4G {
+                    segment: high.name,
+                    end: high.end(),
+                });
+            }
+            if !image.loadable_above_4g()
+                && let Some(high) = segments.iter().find(|s| s.end() > FOUR_GIB)
+            {
+                return Err(PlanError::Above4G {
+                    segment: high.name,
+                    end: high.end(),
+                });
             }
             purgatory.set_linux_entry(purgatory_addr, kernel_addr, params_addr)?;
             (what, segments, purgatory_addr)
@@ -554,6 +593,7 @@ mod tests {
             purgatory_addr: at,
             seed: 7,
             verify: true,
+            host_5level: false,
         }
     }
 
@@ -690,6 +730,7 @@ mod tests {
             purgatory_addr: PurgatoryAddr::Below4G,
             seed: 0,
             verify: true,
+            host_5level: false,
         };
         let plan = build(request, &map()).unwrap();
         let [payload_seg, page, purgatory] = &plan.segments[..] else {
@@ -731,6 +772,7 @@ mod tests {
             purgatory_addr: PurgatoryAddr::Low,
             seed: 0,
             verify: true,
+            host_5level: false,
         };
         let mut plan = build(request, &map()).unwrap();
         let before = plan.clone();
@@ -786,6 +828,7 @@ mod tests {
             purgatory_addr: PurgatoryAddr::High,
             seed: 0,
             verify: true,
+            host_5level: false,
         };
         assert!(
             build(request, &map())
@@ -793,5 +836,56 @@ mod tests {
                 .to_string()
                 .contains("outside the 0x10-byte payload")
         );
+    }
+}
+
+#[cfg(test)]
+mod paging_and_4g_tests {
+    use super::*;
+    use crate::bzimage::tests::synthetic_bzimage;
+
+    fn ram(end: u64) -> Vec<MemoryRange> {
+        vec![MemoryRange {
+            start: 0,
+            end,
+            e820_type: 1,
+            name: "System RAM".into(),
+        }]
+    }
+
+    fn request(image: BzImage<'_>, initrd: Option<Vec<u8>>, host_5level: bool) -> Request<'_> {
+        Request {
+            payload: Payload::BzImage {
+                image,
+                initrd,
+                cmdline: String::new(),
+            },
+            purgatory_addr: PurgatoryAddr::High,
+            seed: 0,
+            verify: true,
+            host_5level,
+        }
+    }
+
+    #[test]
+    fn five_level_paging_needs_xlf_5level() {
+        let mut bytes = synthetic_bzimage(0x1000);
+        let image = BzImage::parse(&bytes).unwrap();
+        let err = build(request(image, None, true), &ram(1 << 30)).unwrap_err();
+        assert!(matches!(err, PlanError::No5LevelSupport), "{err}");
+        bytes[0x236] |= 1 << 5;
+        let image = BzImage::parse(&bytes).unwrap();
+        assert!(build(request(image, None, true), &ram(1 << 30)).is_ok());
+    }
+
+    #[test]
+    fn kernels_without_above_4g_stay_below() {
+        let mut bytes = synthetic_bzimage(0x1000);
+        bytes[0x236] &= !2; // no XLF_CAN_BE_LOADED_ABOVE_4G
+        bytes[0x22c..0x230].copy_from_slice(&u32::MAX.to_le_bytes()); // initrd_addr_max
+        let image = BzImage::parse(&bytes).unwrap();
+        let plan = build(request(image, Some(vec![1; 0x2000]), false), &ram(8 << 30)).unwrap();
+        let initrd = plan.segments.iter().find(|s| s.name == "initrd").unwrap();
+        assert_eq!(initrd.end(), 1 << 32, "highest fit, capped at 4 GiB");
     }
 }
