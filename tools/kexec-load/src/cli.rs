@@ -55,6 +55,11 @@ pub struct Args {
     #[arg(long)]
     pub no_verify: bool,
 
+    /// Have the purgatory hash with its portable code even on a CPU with SHA
+    /// extensions (sets FLAG_SOFTWARE_SHA256 in purgatory_flags).
+    #[arg(long)]
+    pub software_sha256: bool,
+
     /// IMAGE is a flat payload entered at load + --entry-offset, not a bzImage.
     /// RSI then points at an expectation page (magic + entry64_regs) and every
     /// other register holds a distinctive value: the register probe's protocol.

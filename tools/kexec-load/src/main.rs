@@ -119,6 +119,11 @@ fn run(args: Args) -> Result<(), Error> {
         seed,
         verify: !args.no_verify,
         host_5level: running_with_5level_paging(),
+        purgatory_flags: if args.software_sha256 {
+            purgatory_abi::FLAG_SOFTWARE_SHA256
+        } else {
+            0
+        },
     };
     let mut plan = plan::build(request, &map).map_err(Error::Plan)?;
     let corruption = args

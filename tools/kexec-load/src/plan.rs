@@ -7,7 +7,9 @@ use crate::bzimage::BzImage;
 use crate::layout::{Layout, PAGE_SIZE, PlaceError, Policy};
 use crate::memmap::MemoryRange;
 use crate::zeropage::{self, Addresses, ZERO_PAGE_SIZE, ZeroPageError};
-use purgatory_abi::{Entry64Regs, STACK_END_SYMBOL, Sha256Digest};
+use purgatory_abi::{
+    Entry64Regs, FLAG_SOFTWARE_SHA256, FLAGS_SYMBOL, STACK_END_SYMBOL, Sha256Digest,
+};
 use purgatory_host::{LoadError, Purgatory, Segment};
 use register_probe::{EXPECTATION_MAGIC, Expectation, distinctive_regs};
 use std::fmt;
@@ -57,6 +59,8 @@ pub struct Request<'a> {
     pub verify: bool,
     /// The running kernel uses 5-level paging, which kexec keeps.
     pub host_5level: bool,
+    /// `purgatory_flags` (`FLAG_*` of the ABI); 0 as shipped.
+    pub purgatory_flags: u64,
 }
 
 /// One `kexec_segment`.
@@ -176,7 +180,15 @@ const FOUR_GIB: u64 = 1 << 32;
 
 /// Builds the plan for `request` in the RAM of `map`.
 pub fn build(request: Request<'_>, map: &[MemoryRange]) -> Result<Plan, PlanError> {
+    let mut notes = Vec::new();
     let mut purgatory = Purgatory::embedded()?;
+    purgatory.write_symbol(FLAGS_SYMBOL, &request.purgatory_flags.to_le_bytes())?;
+    if request.purgatory_flags & FLAG_SOFTWARE_SHA256 != 0 {
+        notes.push(
+            "purgatory_flags: FLAG_SOFTWARE_SHA256, the portable SHA-256 even with SHA extensions"
+                .into(),
+        );
+    }
     let (purgatory_size, purgatory_align) =
         (purgatory.image().mem_size(), purgatory.image().align());
     let purgatory_policy = match request.purgatory_addr {
@@ -215,7 +227,6 @@ pub fn build(request: Request<'_>, map: &[MemoryRange]) -> Result<Plan, PlanErro
         }
     };
 
-    let mut notes = Vec::new();
     let (what, mut segments, purgatory_addr) = match request.payload {
         Payload::BzImage {
             image,
@@ -594,6 +605,7 @@ mod tests {
             seed: 7,
             verify: true,
             host_5level: false,
+            purgatory_flags: 0,
         }
     }
 
@@ -703,6 +715,31 @@ mod tests {
     }
 
     #[test]
+    fn software_sha256_sets_the_flag() {
+        let bytes = synthetic_bzimage(0x3000);
+        let image = BzImage::parse(&bytes).unwrap();
+        let mut request = bz_request(image, None, PurgatoryAddr::High);
+        request.purgatory_flags = FLAG_SOFTWARE_SHA256;
+        let plan = build(request, &map()).unwrap();
+        let at = Purgatory::embedded()
+            .unwrap()
+            .image()
+            .symbol(FLAGS_SYMBOL)
+            .unwrap()
+            .offset as usize;
+        let purgatory = plan.purgatory().unwrap();
+        assert_eq!(
+            purgatory.bytes[at..at + 8],
+            FLAG_SOFTWARE_SHA256.to_le_bytes()
+        );
+        assert!(
+            plan.notes
+                .iter()
+                .any(|n| n.contains("FLAG_SOFTWARE_SHA256"))
+        );
+    }
+
+    #[test]
     fn no_verify_leaves_the_table_empty() {
         let bytes = synthetic_bzimage(0x3000);
         let image = BzImage::parse(&bytes).unwrap();
@@ -731,6 +768,7 @@ mod tests {
             seed: 0,
             verify: true,
             host_5level: false,
+            purgatory_flags: 0,
         };
         let plan = build(request, &map()).unwrap();
         let [payload_seg, page, purgatory] = &plan.segments[..] else {
@@ -773,6 +811,7 @@ mod tests {
             seed: 0,
             verify: true,
             host_5level: false,
+            purgatory_flags: 0,
         };
         let mut plan = build(request, &map()).unwrap();
         let before = plan.clone();
@@ -829,6 +868,7 @@ mod tests {
             seed: 0,
             verify: true,
             host_5level: false,
+            purgatory_flags: 0,
         };
         assert!(
             build(request, &map())
@@ -864,6 +904,7 @@ mod paging_and_4g_tests {
             seed: 0,
             verify: true,
             host_5level,
+            purgatory_flags: 0,
         }
     }
 
