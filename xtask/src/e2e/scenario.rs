@@ -21,6 +21,8 @@ const FLIPPED: &str = "TEST: flipped the byte";
 const BIG_FILE_LEN: u64 = 64 << 20;
 const FOUR_GIB: u64 = 1 << 32;
 const RFLAGS_IF: u64 = 1 << 9;
+/// The `hlt` opcode.
+const HLT: u8 = 0xf4;
 
 /// Everything a scenario needs.
 #[derive(Debug)]
@@ -365,13 +367,23 @@ fn judge_halt(run: &Run) -> Result<String, String> {
             purgatory.start, purgatory.end
         ));
     }
+    // The halt must be the purgatory's own: RIP just after one of its `hlt`s
+    // (the embedded copy is what kexec-load loaded: the build refreshed it).
+    let hlt_at = usize::try_from(rip - purgatory.start)
+        .ok()
+        .and_then(|offset| offset.checked_sub(1));
+    if hlt_at.and_then(|at| purgatory_host::PURGATORY_ELF.get(at)) != Some(&HLT) {
+        return Err(format!(
+            "the CPU halted at {rip:#x}, which does not follow a hlt of the purgatory"
+        ));
+    }
     if rflags & RFLAGS_IF != 0 {
         return Err(format!(
             "halted at {rip:#x} with interrupts enabled (RFLAGS {rflags:#x})"
         ));
     }
     Ok(format!(
-        "purgatory refused: CPU halted at {rip:#x} (purgatory {:#x}..{:#x}, IF=0), no second kernel, no reset",
+        "purgatory refused: CPU halted on its hlt at {rip:#x} (purgatory {:#x}..{:#x}, IF=0), no second kernel, no reset",
         purgatory.start, purgatory.end
     ))
 }
