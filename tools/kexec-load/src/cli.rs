@@ -61,8 +61,10 @@ pub struct Args {
     pub software_sha256: bool,
 
     /// IMAGE is a flat payload entered at load + --entry-offset, not a bzImage.
-    /// RSI then points at an expectation page (magic + entry64_regs) and every
-    /// other register holds a distinctive value: the register probe's protocol.
+    /// RSI then points at an expectation page (magic, entry64_regs, the CR0/CR4
+    /// the kexec sets up, purgatory_flags, the digest's offset in the purgatory)
+    /// and every other register holds a distinctive value: the register probe's
+    /// protocol.
     #[arg(long)]
     pub raw: bool,
 

@@ -124,6 +124,7 @@ fn run(args: Args) -> Result<(), Error> {
         } else {
             0
         },
+        cpuid: register_probe::sha::Cpuid::read(),
     };
     let mut plan = plan::build(request, &map).map_err(Error::Plan)?;
     let corruption = args

@@ -8,9 +8,13 @@ use crate::layout::{Layout, PAGE_SIZE, PlaceError, Policy};
 use crate::memmap::MemoryRange;
 use crate::zeropage::{self, Addresses, ZERO_PAGE_SIZE, ZeroPageError};
 use purgatory_abi::{
-    Entry64Regs, FLAG_SOFTWARE_SHA256, FLAGS_SYMBOL, STACK_END_SYMBOL, Sha256Digest,
+    Entry64Regs, FLAG_SOFTWARE_SHA256, FLAGS_SYMBOL, SHA256_DIGEST_SYMBOL, STACK_END_SYMBOL,
+    Sha256Digest,
 };
 use purgatory_host::{LoadError, Purgatory, Segment};
+use register_probe::control::{CR0_KNOWN, CR4_KNOWN, LOADER_CR0, loader_cr4};
+use register_probe::protocol::LOADER_HASH;
+use register_probe::sha::{Cpuid, HashPath};
 use register_probe::{EXPECTATION_MAGIC, Expectation, distinctive_regs};
 use std::fmt;
 
@@ -61,6 +65,8 @@ pub struct Request<'a> {
     pub host_5level: bool,
     /// `purgatory_flags` (`FLAG_*` of the ABI); 0 as shipped.
     pub purgatory_flags: u64,
+    /// The CPU the purgatory will run on: with the flags, it decides the hash path.
+    pub cpuid: Cpuid,
 }
 
 /// One `kexec_segment`.
@@ -95,6 +101,8 @@ pub struct Plan {
     pub digest: Sha256Digest,
     /// How the purgatory's address was chosen.
     pub purgatory_policy: Policy,
+    /// How the purgatory will hash, and why.
+    pub hash: (HashPath, &'static str),
     /// Extra lines for the user.
     pub notes: Vec<String>,
 }
@@ -358,11 +366,24 @@ pub fn build(request: Request<'_>, map: &[MemoryRange]) -> Result<Plan, PlanErro
             regs.rsp = purgatory_addr + stack_end;
             regs.rip = payload_addr + entry_offset;
             purgatory.set_entry_regs(&regs)?;
+            let digest_offset = purgatory
+                .image()
+                .symbol(SHA256_DIGEST_SYMBOL)
+                .map(|symbol| symbol.offset)
+                .ok_or_else(|| LoadError::UnknownSymbol {
+                    name: SHA256_DIGEST_SYMBOL.into(),
+                })?;
             let expectation = Expectation {
                 magic: EXPECTATION_MAGIC,
                 regs: purgatory.entry_regs()?,
                 purgatory_start: purgatory_addr,
                 purgatory_end: purgatory_addr + purgatory_size,
+                cr0: LOADER_CR0,
+                cr0_mask: CR0_KNOWN,
+                cr4: loader_cr4(request.host_5level),
+                cr4_mask: CR4_KNOWN,
+                purgatory_flags: request.purgatory_flags,
+                digest_offset,
             };
             let len = bytes.len() as u64;
             let segments = vec![
@@ -407,8 +428,23 @@ pub fn build(request: Request<'_>, map: &[MemoryRange]) -> Result<Plan, PlanErro
         regs: purgatory.entry_regs()?,
         digest,
         purgatory_policy,
+        hash: hash_path(&request.cpuid, request.purgatory_flags),
         notes,
     })
+}
+
+/// The purgatory's own rule (see `register_probe::sha`), with the reason.
+fn hash_path(cpuid: &Cpuid, purgatory_flags: u64) -> (HashPath, &'static str) {
+    let path = HashPath::expected(cpuid, purgatory_flags);
+    let why = match path {
+        HashPath::ShaNi => "the CPU has SHA, SSSE3 and SSE4.1",
+        HashPath::Software if purgatory_flags & FLAG_SOFTWARE_SHA256 != 0 => {
+            "--software-sha256 (FLAG_SOFTWARE_SHA256)"
+        }
+        HashPath::Software if !cpuid.sha() => "the CPU lacks the SHA extensions",
+        HashPath::Software => "the CPU lacks SSSE3 or SSE4.1",
+    };
+    (path, why)
 }
 
 fn segment(name: &'static str, bytes: Vec<u8>, addr: u64, mem: u64) -> PlannedSegment {
@@ -538,6 +574,12 @@ impl Plan {
             regions.len()
         )?;
         writeln!(out, "  purgatory    {} ", self.purgatory_policy)?;
+        writeln!(
+            out,
+            "{LOADER_HASH:<15}{}: {}",
+            self.hash.0.name(),
+            self.hash.1
+        )?;
         writeln!(out, "  entry        {:#x} (purgatory_start)", self.entry)?;
         let r = &self.regs;
         writeln!(
@@ -606,6 +648,7 @@ mod tests {
             verify: true,
             host_5level: false,
             purgatory_flags: 0,
+            cpuid: Cpuid::default(),
         }
     }
 
@@ -737,6 +780,39 @@ mod tests {
                 .iter()
                 .any(|n| n.contains("FLAG_SOFTWARE_SHA256"))
         );
+        assert_eq!(plan.hash.0, HashPath::Software);
+    }
+
+    #[test]
+    fn the_plan_announces_the_hash_path() {
+        let sha_cpu = Cpuid {
+            max_leaf: 7,
+            leaf1_ecx: 1 << 9 | 1 << 19,
+            leaf1_edx: 7 << 24,
+            leaf7_ebx: 1 << 29,
+        };
+        assert_eq!(hash_path(&sha_cpu, 0).0, HashPath::ShaNi);
+        assert!(
+            hash_path(&sha_cpu, FLAG_SOFTWARE_SHA256)
+                .1
+                .contains("--software-sha256")
+        );
+        let no_sha = Cpuid {
+            leaf7_ebx: 0,
+            ..sha_cpu
+        };
+        assert!(hash_path(&no_sha, 0).1.contains("lacks the SHA"));
+        let bytes = synthetic_bzimage(0x3000);
+        let mut request = bz_request(BzImage::parse(&bytes).unwrap(), None, PurgatoryAddr::High);
+        request.cpuid = sha_cpu;
+        let mut text = Vec::new();
+        build(request, &map()).unwrap().print(&mut text).unwrap();
+        let text = String::from_utf8(text).unwrap();
+        assert!(
+            text.lines()
+                .any(|l| l == "  hash         sha-ni: the CPU has SHA, SSSE3 and SSE4.1"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -767,8 +843,9 @@ mod tests {
             purgatory_addr: PurgatoryAddr::Below4G,
             seed: 0,
             verify: true,
-            host_5level: false,
-            purgatory_flags: 0,
+            host_5level: true,
+            purgatory_flags: FLAG_SOFTWARE_SHA256,
+            cpuid: Cpuid::default(),
         };
         let plan = build(request, &map()).unwrap();
         let [payload_seg, page, purgatory] = &plan.segments[..] else {
@@ -794,6 +871,17 @@ mod tests {
             regs: plan.regs,
             purgatory_start: purgatory.addr,
             purgatory_end: purgatory.addr + Purgatory::embedded().unwrap().image().mem_size(),
+            cr0: LOADER_CR0,
+            cr0_mask: CR0_KNOWN,
+            cr4: loader_cr4(true),
+            cr4_mask: CR4_KNOWN,
+            purgatory_flags: FLAG_SOFTWARE_SHA256,
+            digest_offset: Purgatory::embedded()
+                .unwrap()
+                .image()
+                .symbol(SHA256_DIGEST_SYMBOL)
+                .unwrap()
+                .offset,
         };
         assert_eq!(&page.bytes[..], &expected.to_bytes()[..]);
     }
@@ -812,6 +900,7 @@ mod tests {
             verify: true,
             host_5level: false,
             purgatory_flags: 0,
+            cpuid: Cpuid::default(),
         };
         let mut plan = build(request, &map()).unwrap();
         let before = plan.clone();
@@ -869,6 +958,7 @@ mod tests {
             verify: true,
             host_5level: false,
             purgatory_flags: 0,
+            cpuid: Cpuid::default(),
         };
         assert!(
             build(request, &map())
@@ -905,6 +995,7 @@ mod paging_and_4g_tests {
             verify: true,
             host_5level,
             purgatory_flags: 0,
+            cpuid: Cpuid::default(),
         }
     }
 

@@ -6,7 +6,9 @@
 //! host timestamps. The watcher stops QEMU on a fatal pattern, a few seconds
 //! after a verdict marker if the guest does not exit by itself, on a halted
 //! CPU (polled through the HMP monitor once armed), and at the hard timeout.
-//! QEMU is killed when the run is dropped, whatever happened.
+//! It can also read CR0 and CR4 once through the monitor after a trigger, to
+//! record what the first kernel ran with. QEMU is killed when the run is
+//! dropped, whatever happened.
 
 use super::deps::Qemu;
 use anyhow::{Context, Result};
@@ -64,6 +66,8 @@ pub struct Watch {
     pub fatal: Vec<String>,
     /// Serial text after which a halted CPU ends the run (polled).
     pub halt_after: Option<String>,
+    /// Serial text after which CR0 and CR4 are read once (the first kernel's).
+    pub snapshot_after: Option<String>,
     pub timeout: Duration,
 }
 
@@ -103,6 +107,15 @@ pub struct Run {
     pub elapsed: Duration,
     /// QEMU's `-d cpu_reset` log reported a triple fault.
     pub triple_fault: bool,
+    /// CR0 and CR4 read after [`Watch::snapshot_after`], if the monitor answered.
+    pub snapshot: Option<ControlRegisters>,
+}
+
+/// CR0 and CR4 as the monitor reported them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ControlRegisters {
+    pub cr0: u64,
+    pub cr4: u64,
 }
 
 impl Run {
@@ -183,6 +196,8 @@ pub fn run(machine: &Machine<'_>, watch: &Watch, log: &Path) -> Result<Run> {
     let mut monitor: Option<Monitor> = None;
     let mut last_halt: Option<u64> = None;
     let mut next_poll = Instant::now();
+    let mut snapshot: Option<ControlRegisters> = None;
+    let mut snapshot_tried = false;
     let ending = loop {
         match events.recv_timeout(TICK) {
             Ok(event) => watcher.take(event, &mut transcript, started),
@@ -199,6 +214,22 @@ pub fn run(machine: &Machine<'_>, watch: &Watch, log: &Path) -> Result<Run> {
             && at.elapsed() > VERDICT_GRACE
         {
             break Ending::VerdictWithoutExit(marker.clone());
+        }
+        if watcher.snapshot_armed && !snapshot_tried {
+            snapshot_tried = true;
+            if monitor.is_none() {
+                monitor = Monitor::connect(&socket).ok();
+            }
+            snapshot = monitor.as_mut().and_then(|m| m.control_registers().ok());
+            transcript.note(&match snapshot {
+                Some(cr) => format!(
+                    "monitor: CR0={:#x} CR4={:#x} at {:.3} s",
+                    cr.cr0,
+                    cr.cr4,
+                    started.elapsed().as_secs_f64()
+                ),
+                None => "monitor: could not read CR0/CR4".into(),
+            });
         }
         if watcher.halt_armed && Instant::now() >= next_poll {
             next_poll = Instant::now() + HALT_POLL;
@@ -256,6 +287,7 @@ pub fn run(machine: &Machine<'_>, watch: &Watch, log: &Path) -> Result<Run> {
         serial: String::from_utf8_lossy(&watcher.serial).into_owned(),
         elapsed,
         triple_fault,
+        snapshot,
     })
 }
 
@@ -305,6 +337,7 @@ struct Watcher<'a> {
     fatal: Option<String>,
     verdict: Option<(Instant, String)>,
     halt_armed: bool,
+    snapshot_armed: bool,
 }
 
 impl<'a> Watcher<'a> {
@@ -316,6 +349,7 @@ impl<'a> Watcher<'a> {
             fatal: None,
             verdict: None,
             halt_armed: false,
+            snapshot_armed: false,
         }
     }
 
@@ -358,6 +392,11 @@ impl<'a> Watcher<'a> {
                 && contains(window, trigger.as_bytes())
             {
                 self.halt_armed = true;
+            }
+            if let Some(trigger) = &self.watch.snapshot_after
+                && contains(window, trigger.as_bytes())
+            {
+                self.snapshot_armed = true;
             }
         }
     }
@@ -483,22 +522,38 @@ impl Monitor {
         let text = self.read_to_prompt()?;
         parse_registers(&text).context("no RIP/RFL/HLT in `info registers`")
     }
+
+    fn control_registers(&mut self) -> Result<ControlRegisters> {
+        self.stream.write_all(b"info registers\n")?;
+        let text = self.read_to_prompt()?;
+        parse_control_registers(&text).context("no CR0/CR4 in `info registers`")
+    }
+}
+
+/// The hex value after `name` (e.g. `RIP=`) in `info registers`.
+fn register(text: &str, name: &str) -> Option<u64> {
+    let at = text.find(name)? + name.len();
+    let value: String = text[at..]
+        .chars()
+        .take_while(char::is_ascii_hexdigit)
+        .collect();
+    u64::from_str_radix(&value, 16).ok()
 }
 
 /// Reads `RIP=…`, `RFL=…` and `HLT=…` from `info registers`.
 pub fn parse_registers(text: &str) -> Option<CpuState> {
-    let field = |name: &str| {
-        let at = text.find(name)? + name.len();
-        let value: String = text[at..]
-            .chars()
-            .take_while(char::is_ascii_hexdigit)
-            .collect();
-        u64::from_str_radix(&value, 16).ok()
-    };
     Some(CpuState {
-        rip: field("RIP=")?,
-        rflags: field("RFL=")?,
-        halted: field("HLT=")? == 1,
+        rip: register(text, "RIP=")?,
+        rflags: register(text, "RFL=")?,
+        halted: register(text, "HLT=")? == 1,
+    })
+}
+
+/// Reads `CR0=…` and `CR4=…` from `info registers`.
+pub fn parse_control_registers(text: &str) -> Option<ControlRegisters> {
+    Some(ControlRegisters {
+        cr0: register(text, "CR0=")?,
+        cr4: register(text, "CR4=")?,
     })
 }
 
@@ -519,6 +574,14 @@ mod tests {
             })
         );
         assert_eq!(parse_registers("RIP=1 RFL=2"), None);
+        let text = "CR0=80050033 CR2=00007f0000000000 CR3=0000000002a3c000 CR4=003716f0\r\n";
+        assert_eq!(
+            parse_control_registers(text),
+            Some(ControlRegisters {
+                cr0: 0x8005_0033,
+                cr4: 0x0037_16f0
+            })
+        );
     }
 
     #[test]
