@@ -13,7 +13,6 @@ mod cpu;
 mod entry;
 mod handoff;
 mod patched;
-mod sha256;
 mod verify;
 
 use purgatory_abi::FLAG_SOFTWARE_SHA256;
