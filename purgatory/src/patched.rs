@@ -9,7 +9,10 @@
 )]
 
 use core::cell::UnsafeCell;
-use purgatory_abi::{Entry64Regs, SHA_REGION_COUNT, Sha256Digest, ShaRegion, ShaRegions};
+use purgatory_abi::{
+    CONSOLE_OFF, Entry64Regs, NO_SEGMENT_DIGEST, SHA_REGION_COUNT, SegmentDigests, Sha256Digest,
+    ShaRegion, ShaRegions,
+};
 
 /// A value written from outside the program, after linking.
 #[repr(transparent)]
@@ -71,4 +74,14 @@ patched! {
 patched! {
     /// `purgatory_abi::FLAG_*` options.
     purgatory_flags: u64 = 0;
+}
+
+patched! {
+    /// The 16550 UART's I/O port, or `CONSOLE_OFF`.
+    purgatory_console_port: u16 = CONSOLE_OFF;
+}
+
+patched! {
+    /// Each region's own expected SHA-256, where the loader gave one.
+    purgatory_segment_digests: SegmentDigests = [NO_SEGMENT_DIGEST; SHA_REGION_COUNT];
 }
