@@ -27,12 +27,26 @@ impl<T: Copy> Patched<T> {
         Self(UnsafeCell::new(value))
     }
 
-    /// The value the loader left. The read is volatile so that the compiler
-    /// cannot fold in the zeros the image was built with.
+    /// The value the loader left. Nothing in the program writes the static,
+    /// so the compiler could fold in the zeros the image was built with; the
+    /// pointer goes through an empty `asm!` that, as far as the compiler
+    /// knows, may write through it or replace it. (A volatile read would do
+    /// too, but LLVM splits a volatile copy of a byte array into one load and
+    /// store per byte: kilobytes of code for the segment digests.)
     pub fn read(&self) -> T {
-        // SAFETY: the pointer comes from a live static, is aligned for `T`,
+        let mut value = self.0.get();
+        // SAFETY: the template is empty: it reads and writes nothing, and
+        // leaves the pointer as it was.
+        unsafe {
+            core::arch::asm!(
+                "/* {value} */",
+                value = inout(reg) value,
+                options(nostack, preserves_flags),
+            );
+        }
+        // SAFETY: `value` still points to the live static, aligned for `T`,
         // and nothing writes it while the purgatory runs.
-        unsafe { self.0.get().read_volatile() }
+        unsafe { value.read() }
     }
 }
 

@@ -1,12 +1,14 @@
 //! `cargo xtask build`: the one way the purgatory is built.
 //!
-//! Every flag lives in [`RUSTFLAGS`] and [`PROFILE`]; whatever the caller's
+//! Every flag lives in [`RUSTFLAGS`], [`rustflags`] and [`PROFILE`]; whatever the caller's
 //! environment says about rustflags or wrappers is scrubbed, so the bytes depend
 //! on the sources and the pinned toolchain only.
 
 use crate::cmd::{self, cargo, project_root};
 use anyhow::{Context, Result, bail};
-use purgatory_abi::{ENTRY_SYMBOL, PATCHED_SYMBOLS, STACK_END_SYMBOL, VERIFY_SYMBOL};
+use purgatory_abi::{
+    ENTRY_SYMBOL, HOSTED_ENTRIES, PATCHED_SYMBOLS, STACK_END_SYMBOL, VERIFY_SYMBOL,
+};
 use purgatory_host::Image;
 use std::path::PathBuf;
 use std::process::Command;
@@ -99,8 +101,21 @@ pub fn purgatory_cargo(subcommand: &str) -> Command {
         }
     }
     // CARGO_ENCODED_RUSTFLAGS outranks every other rustflags source.
-    cmd.env("CARGO_ENCODED_RUSTFLAGS", RUSTFLAGS.join("\x1f"));
+    cmd.env("CARGO_ENCODED_RUSTFLAGS", rustflags().join("\x1f"));
     cmd
+}
+
+/// [`RUSTFLAGS`], then one `--undefined` per hosted entry: nothing in the
+/// image calls them, so `--gc-sections` would otherwise drop them.
+fn rustflags() -> Vec<String> {
+    let keep = HOSTED_ENTRIES
+        .iter()
+        .map(|name| format!("-Clink-arg=--undefined={name}"));
+    RUSTFLAGS
+        .iter()
+        .map(|flag| flag.to_string())
+        .chain(keep)
+        .collect()
 }
 
 fn refresh_embedded_copy(bytes: &[u8]) -> Result<()> {

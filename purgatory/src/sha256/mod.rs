@@ -69,6 +69,11 @@ impl<C: Compress> Sha256<C> {
         self.buffer(rest);
     }
 
+    /// Message bytes so far.
+    pub fn bytes_hashed(&self) -> u64 {
+        self.len
+    }
+
     pub fn finalize(mut self) -> [u8; 32] {
         let bit_len = self.len.wrapping_mul(8);
         self.buffer(&[0x80]);
