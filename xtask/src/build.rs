@@ -165,10 +165,11 @@ fn print_summary(artifact: &std::path::Path, file_len: usize, image: &Image) {
         .iter()
         .map(|s| s.name)
         .chain([STACK_END_SYMBOL, VERIFY_SYMBOL]);
+    let width = names.clone().map(str::len).max().unwrap_or(0);
     for name in names {
         if let Some(symbol) = image.symbol(name) {
             println!(
-                "  symbol    {name:<24} {:#07x}  {} bytes",
+                "  symbol    {name:<width$} {:#07x}  {} bytes",
                 symbol.offset, symbol.size
             );
         }
