@@ -409,6 +409,20 @@ fn filesz_above_memsz_is_reported() {
 }
 
 #[test]
+fn a_segment_over_16_mib_in_memory_is_reported() {
+    // Found by the fuzzer: a loader allocates p_memsz bytes.
+    let verdict = mutated(|b, elf| put_u64(b, elf.phdr + P_MEMSZ, (16 << 20) + 1));
+    assert_eq!(
+        verdict,
+        [Violation::SegmentTooLarge {
+            p_memsz: (16 << 20) + 1
+        }]
+    );
+    let at_limit = mutated(|b, elf| put_u64(b, elf.phdr + P_MEMSZ, 16 << 20));
+    assert_eq!(at_limit, []);
+}
+
+#[test]
 fn an_alignment_that_is_not_a_power_of_two_is_reported() {
     for align in [0, 0x1800, 3] {
         let verdict = mutated(|b, elf| put_u64(b, elf.phdr + P_ALIGN, align));
@@ -422,7 +436,7 @@ fn a_segment_past_the_end_of_the_file_is_reported() {
     let verdict = mutated(|b, elf| {
         file_len = b.len() as u64;
         put_u64(b, elf.phdr + P_FILESZ, file_len + 1);
-        put_u64(b, elf.phdr + P_MEMSZ, u64::MAX);
+        put_u64(b, elf.phdr + P_MEMSZ, file_len + 1);
     });
     assert_eq!(
         verdict,

@@ -39,6 +39,30 @@ const RUSTFLAGS: &[&str] = &[
     "--cfg=sha2_backend=\"soft\"",
 ];
 
+/// The register probe (`tests/probe`, for `cargo xtask e2e`) is entered from
+/// the purgatory in the same CPU state and is never relocated either, so it
+/// needs the same code model and relocation-free link, with its own script.
+const PROBE_RUSTFLAGS: &[&str] = &[
+    "-Ccode-model=small",
+    "-Crelocation-model=pie",
+    "-Crelro-level=off",
+    "-Cforce-unwind-tables=no",
+    "-Cdebuginfo=0",
+    "-Clink-arg=-Ttests/probe/probe.ld",
+    "-Clink-arg=--orphan-handling=error",
+    "-Clink-arg=-zmax-page-size=4096",
+    "-Clink-arg=--build-id=none",
+];
+
+/// The probe's package; its binary needs the `bare-metal` feature, which keeps
+/// host commands to its library.
+pub const PROBE_PACKAGE: &str = "register-probe";
+
+/// The e2e guest programs (`kexec-load`, the test `/init`) run from an
+/// initramfs that holds no libraries: static glibc binaries (static-pie).
+pub const GUEST_TARGET: &str = "x86_64-unknown-linux-gnu";
+const GUEST_RUSTFLAGS: &[&str] = &["-Ctarget-feature=+crt-static"];
+
 /// Environment that would change the build behind our back: extra rustflags,
 /// compiler wrappers (clippy sets one), profile overrides.
 const SCRUBBED_ENV: &[&str] = &[
@@ -61,7 +85,7 @@ pub fn artifact_path() -> PathBuf {
 pub const EMBEDDED_PATH: &str = "host/purgatory.elf";
 
 pub fn run() -> Result<PathBuf> {
-    ensure_target_installed()?;
+    ensure_target_installed(TARGET)?;
     eprintln!("building the purgatory for {TARGET} (profile `{PROFILE}`)");
     cmd::run(&mut purgatory_cargo("build"))?;
     let built = project_root().join(format!("target/{TARGET}/{PROFILE}/purgatory"));
@@ -79,16 +103,65 @@ pub fn run() -> Result<PathBuf> {
 /// `cargo <subcommand>` on the purgatory with its flags and a scrubbed
 /// environment (`build`, or `clippy` to lint exactly what is built).
 pub fn purgatory_cargo(subcommand: &str) -> Command {
-    let mut cmd = cargo();
+    let flags = purgatory_rustflags();
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    bare_metal_cargo(subcommand, "purgatory", &[], &flags)
+}
+
+/// The same for the register probe.
+pub fn probe_cargo(subcommand: &str) -> Command {
+    bare_metal_cargo(subcommand, PROBE_PACKAGE, &["bare-metal"], PROBE_RUSTFLAGS)
+}
+
+/// Builds the register probe and returns its ELF. The probe is a test
+/// payload, not a shipped artifact, so it is not copied anywhere.
+pub fn build_probe() -> Result<PathBuf> {
+    ensure_target_installed(TARGET)?;
+    eprintln!("building the register probe for {TARGET} (profile `{PROFILE}`)");
+    cmd::run(&mut probe_cargo("build"))?;
+    Ok(project_root().join(format!("target/{TARGET}/{PROFILE}/{PROBE_PACKAGE}")))
+}
+
+/// Builds `packages` as static binaries for the e2e guests (release profile)
+/// and returns the directory they are in.
+pub fn build_guest_programs(packages: &[&str]) -> Result<PathBuf> {
+    ensure_target_installed(GUEST_TARGET)?;
+    let mut cmd = scrubbed_cargo(GUEST_RUSTFLAGS);
+    cmd.args(["build", "--release", "--target", GUEST_TARGET]);
+    for package in packages {
+        cmd.args(["--package", package]);
+    }
+    cmd::run(&mut cmd)?;
+    Ok(project_root().join(format!("target/{GUEST_TARGET}/release")))
+}
+
+/// `cargo <subcommand>` on one bare-metal package of this workspace.
+fn bare_metal_cargo(
+    subcommand: &str,
+    package: &str,
+    features: &[&str],
+    rustflags: &[&str],
+) -> Command {
+    let mut cmd = scrubbed_cargo(rustflags);
     cmd.args([
         subcommand,
         "--package",
-        "purgatory",
+        package,
         "--target",
         TARGET,
         "--profile",
         PROFILE,
     ]);
+    if !features.is_empty() {
+        cmd.args(["--features", &features.join(",")]);
+    }
+    cmd
+}
+
+/// `cargo` with exactly `rustflags` and none of the caller's rustflags,
+/// wrappers or profile overrides.
+pub fn scrubbed_cargo(rustflags: &[&str]) -> Command {
+    let mut cmd = cargo();
     for var in SCRUBBED_ENV {
         cmd.env_remove(var);
     }
@@ -101,13 +174,13 @@ pub fn purgatory_cargo(subcommand: &str) -> Command {
         }
     }
     // CARGO_ENCODED_RUSTFLAGS outranks every other rustflags source.
-    cmd.env("CARGO_ENCODED_RUSTFLAGS", rustflags().join("\x1f"));
+    cmd.env("CARGO_ENCODED_RUSTFLAGS", rustflags.join("\x1f"));
     cmd
 }
 
 /// [`RUSTFLAGS`], then one `--undefined` per hosted entry: nothing in the
 /// image calls them, so `--gc-sections` would otherwise drop them.
-fn rustflags() -> Vec<String> {
+fn purgatory_rustflags() -> Vec<String> {
     let keep = HOSTED_ENTRIES
         .iter()
         .map(|name| format!("-Clink-arg=--undefined={name}"));
@@ -127,25 +200,25 @@ fn refresh_embedded_copy(bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-fn ensure_target_installed() -> Result<()> {
+fn ensure_target_installed(target: &str) -> Result<()> {
     let mut list = Command::new("rustup");
     list.current_dir(project_root())
         .args(["target", "list", "--installed"]);
-    let installed =
-        cmd::output(&mut list).context("rustup is needed to install the purgatory's target")?;
-    if installed.lines().any(|line| line.trim() == TARGET) {
+    let installed = cmd::output(&mut list)
+        .with_context(|| format!("rustup is needed to install the {target} target"))?;
+    if installed.lines().any(|line| line.trim() == target) {
         return Ok(());
     }
-    eprintln!("installing the {TARGET} target with rustup");
+    eprintln!("installing the {target} target with rustup");
     let mut add = Command::new("rustup");
     add.current_dir(project_root())
-        .args(["target", "add", TARGET]);
+        .args(["target", "add", target]);
     cmd::run(&mut add)?;
     if !cmd::output(&mut list)?
         .lines()
-        .any(|line| line.trim() == TARGET)
+        .any(|line| line.trim() == target)
     {
-        bail!("rustup did not install {TARGET}");
+        bail!("rustup did not install {target}");
     }
     Ok(())
 }

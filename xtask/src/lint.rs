@@ -1,8 +1,8 @@
 //! `cargo xtask lint`: formatting and clippy, for the host crates, the
-//! purgatory's host-tested logic, and the purgatory on its own target with its
-//! own flags.
+//! purgatory's host-tested logic, and the purgatory and the register probe on
+//! their own target with their own flags.
 
-use crate::build::purgatory_cargo;
+use crate::build::{probe_cargo, purgatory_cargo};
 use crate::cmd::{self, cargo};
 use anyhow::Result;
 
@@ -27,5 +27,6 @@ pub fn run() -> Result<()> {
         "-D",
         "warnings",
     ]))?;
-    cmd::run(purgatory_cargo("clippy").args(["--", "-D", "warnings"]))
+    cmd::run(purgatory_cargo("clippy").args(["--", "-D", "warnings"]))?;
+    cmd::run(probe_cargo("clippy").args(["--", "-D", "warnings"]))
 }

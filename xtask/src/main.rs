@@ -3,12 +3,13 @@
 //!
 //! `build` produces and checks the purgatory, `check` judges any ELF against
 //! the contract, `test` and `lint` run what CI runs, `bench` measures
-//! verification.
+//! verification, `e2e` proves the purgatory on real Linux under QEMU.
 
 mod bench;
 mod build;
 mod check;
 mod cmd;
+mod e2e;
 mod fuzz;
 mod lint;
 mod test;
@@ -39,7 +40,7 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Build, then run every test: the checker, hosted execution, reproducibility.
+    /// Build, then run every test: the checker, hosted execution, reproducibility, e2e.
     Test,
     /// Check formatting and run clippy on every crate, the purgatory included.
     Lint,
@@ -51,6 +52,8 @@ enum Command {
         #[arg(long, default_value_t = 60)]
         seconds: u64,
     },
+    /// Boot a Debian kernel in QEMU and kexec through the purgatory: real kernel, register probe, refusals.
+    E2e(e2e::Options),
 }
 
 fn main() -> ExitCode {
@@ -61,6 +64,7 @@ fn main() -> ExitCode {
         Command::Test => test::run().map(|()| ExitCode::SUCCESS),
         Command::Lint => lint::run().map(|()| ExitCode::SUCCESS),
         Command::Bench => bench::run().map(|()| ExitCode::SUCCESS),
+        Command::E2e(options) => e2e::run(&options).map(|()| ExitCode::SUCCESS),
         Command::Fuzz { seconds } => fuzz::run(seconds).map(|()| ExitCode::SUCCESS),
     };
     result.unwrap_or_else(|err| {

@@ -1,7 +1,7 @@
 //! `cargo xtask test`: what CI runs. Builds the purgatory, runs the workspace
 //! tests against it, the purgatory's logic on the host and a downstream crate's
-//! tests, and checks that a second copy of the sources in another directory
-//! builds to the same bytes.
+//! tests, checks that a second copy of the sources in another directory builds
+//! to the same bytes, and runs the QEMU kexec suite (`cargo xtask e2e`).
 
 use crate::build;
 use crate::cmd::{self, cargo, project_root};
@@ -24,7 +24,8 @@ pub fn run() -> Result<()> {
             .args(["test", "--manifest-path", "tests/downstream/Cargo.toml"])
             .env("CARGO_TARGET_DIR", project_root().join("target/downstream")),
     )?;
-    check_reproducible(&artifact)
+    check_reproducible(&artifact)?;
+    crate::e2e::run(&crate::e2e::Options::default())
 }
 
 /// The build refreshes `host/purgatory.elf`; if that changed the committed

@@ -11,7 +11,7 @@ use goblin::elf::section_header::{
 use goblin::elf64;
 
 use super::elf::{DT_RELR, Image, SHT_RELR, Section};
-use super::{Findings, Violation};
+use super::{Findings, MAX_SEGMENT_SIZE, Violation};
 
 /// The identification of a file that is not ELF64 little-endian.
 pub(super) fn check_ident(class: u8, data: u8, out: &mut Findings) {
@@ -68,6 +68,11 @@ pub(super) fn check_program_headers<'i>(
     if load.p_filesz > load.p_memsz {
         out.push(Violation::SegmentSizes {
             p_filesz: load.p_filesz,
+            p_memsz: load.p_memsz,
+        });
+    }
+    if load.p_memsz > MAX_SEGMENT_SIZE {
+        out.push(Violation::SegmentTooLarge {
             p_memsz: load.p_memsz,
         });
     }

@@ -31,6 +31,10 @@ pub use violation::{InstructionSite, SectionProblem, Violation};
 /// cannot produce millions of lines.
 pub const MAX_FINDINGS_PER_RULE: usize = 20;
 
+/// The most memory a purgatory image may need (`p_memsz`): ours needs a few
+/// pages, and every loader allocates this much for it.
+pub const MAX_SEGMENT_SIZE: u64 = 16 << 20;
+
 /// Judge `bytes` against the contract.
 ///
 /// Err only when the bytes cannot be parsed as an ELF at all (bad magic,

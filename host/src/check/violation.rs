@@ -9,7 +9,7 @@ use goblin::elf64;
 use purgatory_abi::{ENTRY_SYMBOL, ENTRY64_REGS_SYMBOL};
 
 use super::elf::{DT_RELR, SHT_RELR};
-use super::{Location, MAX_FINDINGS_PER_RULE};
+use super::{Location, MAX_FINDINGS_PER_RULE, MAX_SEGMENT_SIZE};
 
 /// An instruction the purgatory must not contain, and where it is.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -101,6 +101,12 @@ pub enum Violation {
     SegmentSizes {
         /// `p_filesz`.
         p_filesz: u64,
+        /// `p_memsz`.
+        p_memsz: u64,
+    },
+    /// The segment needs more memory than any purgatory does; a loader
+    /// would allocate all of it.
+    SegmentTooLarge {
         /// `p_memsz`.
         p_memsz: u64,
     },
@@ -334,6 +340,7 @@ impl Violation {
             Self::SegmentOffset { .. } => "segment-offset",
             Self::SegmentVaddr { .. } => "segment-vaddr",
             Self::SegmentSizes { .. } => "segment-sizes",
+            Self::SegmentTooLarge { .. } => "segment-too-large",
             Self::SegmentAlign { .. } => "segment-align",
             Self::SegmentOutsideFile { .. } => "segment-outside-file",
             Self::SectionHeaders { .. } => "section-headers",
@@ -383,6 +390,7 @@ impl Violation {
             Self::SegmentOffset { .. }
             | Self::SegmentVaddr { .. }
             | Self::SegmentSizes { .. }
+            | Self::SegmentTooLarge { .. }
             | Self::SegmentAlign { .. }
             | Self::SegmentOutsideFile { .. }
             | Self::ElfClass { .. }
@@ -497,6 +505,11 @@ impl fmt::Display for Violation {
             Self::SegmentVaddr { p_vaddr } => write!(
                 f,
                 "PT_LOAD p_vaddr is {p_vaddr:#x}, expected 0: the loader enters at load base + e_entry"
+            ),
+            Self::SegmentTooLarge { p_memsz } => write!(
+                f,
+                "p_memsz {p_memsz:#x} exceeds {MAX_SEGMENT_SIZE:#x}: a purgatory is a few pages, \
+                 and a loader would have to allocate all of it"
             ),
             Self::SegmentSizes { p_filesz, p_memsz } => write!(
                 f,

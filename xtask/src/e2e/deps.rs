@@ -1,0 +1,386 @@
+//! What the suite needs from Debian, fetched with apt and cached under
+//! `target/e2e/`: a 6.12-series kernel and QEMU.
+//!
+//! QEMU is not installed as a package: on this machine image the preinstalled
+//! `qemu-utils` comes from bookworm-backports and `Breaks` bookworm's
+//! `qemu-system-common`, so `apt-get install qemu-system-x86` would remove it.
+//! Instead the QEMU packages are downloaded (`apt-get download`) and unpacked
+//! into a private directory, and only their runtime libraries, which conflict
+//! with nothing, are installed (with `--no-remove`, so apt aborts rather than
+//! remove anything). A `qemu-system-x86_64` already on `PATH`, or the one in
+//! `E2E_QEMU`, is used as is.
+
+use crate::cmd;
+use anyhow::{Context, Result, bail};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// The metapackage that depends on the current 6.12 kernel of the release.
+const KERNEL_METAPACKAGE: &str = "linux-image-6.12-amd64";
+/// Unpacked privately; everything else QEMU depends on is a library.
+const QEMU_PACKAGES: &[&str] = &[
+    "qemu-system-x86",
+    "qemu-system-common",
+    "qemu-system-data",
+    "seabios",
+    "ipxe-qemu",
+];
+const QEMU_BINARY: &str = "qemu-system-x86_64";
+
+/// The kernel the guests run.
+#[derive(Debug, Clone)]
+pub struct Kernel {
+    pub vmlinuz: PathBuf,
+    /// The Debian package it came from, e.g. `linux-image-6.12.117+deb12-amd64`.
+    pub package: String,
+}
+
+/// The QEMU to run.
+#[derive(Debug, Clone)]
+pub struct Qemu {
+    pub binary: PathBuf,
+    /// `-L` options for firmware, when QEMU was unpacked privately.
+    pub data_args: Vec<String>,
+    /// First line of `--version`.
+    pub version: String,
+}
+
+fn is_root() -> bool {
+    // Without a libc dependency: root's effective uid shows in /proc.
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix("Uid:"))
+                .and_then(|ids| ids.split_whitespace().nth(1).map(|euid| euid == "0"))
+        })
+        .unwrap_or(false)
+}
+
+/// Runs `apt-get update` once when the package lists cannot resolve `package`.
+fn apt_cache_depends(package: &str) -> Result<String> {
+    let query = || {
+        cmd::output(Command::new("apt-cache").args([
+            "depends",
+            "--no-recommends",
+            "--no-suggests",
+            "--no-conflicts",
+            "--no-breaks",
+            "--no-replaces",
+            "--no-enhances",
+            package,
+        ]))
+    };
+    match query() {
+        Ok(out) if out.contains("Depends:") => Ok(out),
+        _ if is_root() => {
+            eprintln!("e2e: apt cannot resolve {package}; running apt-get update");
+            cmd::run(Command::new("apt-get").args(["update", "-qq"]))?;
+            query()
+        }
+        Ok(_) | Err(_) => bail!(
+            "apt cannot resolve {package}: run `apt-get update` as root (the suite does it itself when run as root)"
+        ),
+    }
+}
+
+/// `Depends:` targets, taking the first of each group of alternatives and
+/// skipping virtual packages (`<name>`).
+fn depends_of(apt_cache_output: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut in_alternatives = false;
+    for line in apt_cache_output.lines() {
+        let line = line.trim();
+        let (alternative, rest) = match line.strip_prefix('|') {
+            Some(rest) => (true, rest),
+            None => (false, line),
+        };
+        let Some(name) = rest.strip_prefix("Depends:").map(str::trim) else {
+            continue;
+        };
+        if !in_alternatives && !name.starts_with('<') {
+            names.push(name.to_owned());
+        }
+        in_alternatives = alternative;
+    }
+    names
+}
+
+/// Downloads `packages` into `dir` and returns the .deb paths.
+fn apt_download(dir: &Path, packages: &[String]) -> Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir)?;
+    let download = || {
+        let mut download = Command::new("apt-get");
+        download.current_dir(dir);
+        if is_root() {
+            // apt's `_apt` user cannot write into a root-owned target/.
+            download.args(["-o", "APT::Sandbox::User=root"]);
+        }
+        download.arg("download").args(packages);
+        cmd::run(&mut download)
+    };
+    if let Err(err) = download() {
+        // Stale lists name versions the archive no longer has.
+        if !is_root() {
+            return Err(err.context("apt-get download failed; `apt-get update` as root may help"));
+        }
+        eprintln!("e2e: apt-get download failed ({err:#}); running apt-get update and retrying");
+        cmd::run(Command::new("apt-get").args(["update", "-qq"]))?;
+        download()?;
+    }
+    packages
+        .iter()
+        .map(|package| {
+            let prefix = format!("{package}_");
+            std::fs::read_dir(dir)?
+                .filter_map(|entry| entry.ok().map(|e| e.path()))
+                .find(|path| {
+                    path.file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| n.starts_with(&prefix) && n.ends_with(".deb"))
+                })
+                .with_context(|| {
+                    format!(
+                        "apt-get download left no {prefix}*.deb in {}",
+                        dir.display()
+                    )
+                })
+        })
+        .collect()
+}
+
+/// The 6.12 kernel: `E2E_KERNEL` if set, else the package the metapackage
+/// depends on, downloaded once; only `boot/vmlinuz-*` is kept.
+pub fn kernel(root: &Path) -> Result<Kernel> {
+    if let Some(path) = std::env::var_os("E2E_KERNEL") {
+        let vmlinuz = PathBuf::from(path);
+        anyhow::ensure!(
+            vmlinuz.is_file(),
+            "E2E_KERNEL={} is not a file",
+            vmlinuz.display()
+        );
+        return Ok(Kernel {
+            package: format!("E2E_KERNEL={}", vmlinuz.display()),
+            vmlinuz,
+        });
+    }
+    let package = resolve_kernel_package(root)?;
+    let dir = root.join("kernel").join(&package);
+    let vmlinuz = dir.join("vmlinuz");
+    if vmlinuz.is_file() {
+        return Ok(Kernel { vmlinuz, package });
+    }
+    eprintln!("e2e: fetching {package} (about 110 MB) to extract its vmlinuz");
+    let debs = root.join("debs");
+    let deb = apt_download(&debs, std::slice::from_ref(&package))?.remove(0);
+    let unpack = dir.with_extension("tmp");
+    let _ = std::fs::remove_dir_all(&unpack);
+    std::fs::create_dir_all(&unpack)?;
+    extract_member(&deb, &unpack, "./boot")?;
+    let boot = unpack.join("boot");
+    let image = std::fs::read_dir(&boot)
+        .with_context(|| format!("{} has no boot/", deb.display()))?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .find(|path| {
+            path.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("vmlinuz-"))
+        })
+        .with_context(|| format!("{} has no boot/vmlinuz-*", deb.display()))?;
+    std::fs::create_dir_all(&dir)?;
+    std::fs::rename(&image, &vmlinuz)?;
+    let _ = std::fs::remove_dir_all(&unpack);
+    // The package is ~110 MB of modules the suite never uses.
+    let _ = std::fs::remove_file(&deb);
+    Ok(Kernel { vmlinuz, package })
+}
+
+/// `linux-image-6.12.<n>+deb12-amd64`, from the metapackage's dependency.
+/// Without package lists, a kernel fetched earlier is used.
+fn resolve_kernel_package(root: &Path) -> Result<String> {
+    let resolved = apt_cache_depends(KERNEL_METAPACKAGE).map(|out| {
+        depends_of(&out)
+            .into_iter()
+            .find(|name| name.starts_with("linux-image-6.12.") && name.ends_with("-amd64"))
+    });
+    match resolved {
+        Ok(Some(package)) => Ok(package),
+        other => {
+            let cached = std::fs::read_dir(root.join("kernel"))
+                .into_iter()
+                .flatten()
+                .filter_map(|entry| entry.ok())
+                .filter(|entry| entry.path().join("vmlinuz").is_file())
+                .filter_map(|entry| entry.file_name().into_string().ok())
+                .max();
+            if let Some(package) = cached {
+                eprintln!(
+                    "e2e: apt cannot resolve {KERNEL_METAPACKAGE}; using the cached {package}"
+                );
+                return Ok(package);
+            }
+            match other {
+                Err(err) => Err(err),
+                _ => bail!("{KERNEL_METAPACKAGE} depends on no linux-image-6.12.*-amd64 package"),
+            }
+        }
+    }
+}
+
+/// `dpkg-deb --fsys-tarfile DEB | tar -x -C DIR MEMBER`.
+fn extract_member(deb: &Path, dir: &Path, member: &str) -> Result<()> {
+    let mut dpkg = Command::new("dpkg-deb")
+        .arg("--fsys-tarfile")
+        .arg(deb)
+        .stdout(Stdio::piped())
+        .spawn()
+        .context("running dpkg-deb")?;
+    let stdout = dpkg.stdout.take().context("dpkg-deb has no stdout")?;
+    let tar = Command::new("tar")
+        .arg("-x")
+        .arg("-C")
+        .arg(dir)
+        .arg(member)
+        .stdin(stdout)
+        .status()
+        .context("running tar")?;
+    let dpkg = dpkg.wait()?;
+    if !tar.success() || !dpkg.success() {
+        bail!(
+            "extracting {member} from {} failed (dpkg-deb {dpkg}, tar {tar})",
+            deb.display()
+        );
+    }
+    Ok(())
+}
+
+/// QEMU: `E2E_QEMU`, else `qemu-system-x86_64` on `PATH`, else the Debian
+/// packages unpacked under `root/qemu` with their libraries installed.
+pub fn qemu(root: &Path) -> Result<Qemu> {
+    if let Some(path) = std::env::var_os("E2E_QEMU") {
+        return checked(PathBuf::from(path), Vec::new());
+    }
+    if let Some(path) = on_path(QEMU_BINARY) {
+        return checked(path, Vec::new());
+    }
+    let prefix = root.join("qemu");
+    let binary = prefix.join("usr/bin").join(QEMU_BINARY);
+    if !binary.is_file() {
+        eprintln!("e2e: fetching QEMU from Debian into {}", prefix.display());
+        let debs = apt_download(
+            &root.join("debs"),
+            &QEMU_PACKAGES
+                .iter()
+                .map(|p| p.to_string())
+                .collect::<Vec<_>>(),
+        )?;
+        let unpack = prefix.with_extension("tmp");
+        let _ = std::fs::remove_dir_all(&unpack);
+        for deb in &debs {
+            cmd::run(Command::new("dpkg-deb").arg("-x").arg(deb).arg(&unpack))?;
+        }
+        let _ = std::fs::remove_dir_all(&prefix);
+        std::fs::rename(&unpack, &prefix)?;
+        for deb in debs {
+            let _ = std::fs::remove_file(deb);
+        }
+    }
+    // Firmware lives in the unpacked tree, not where the binary was built to look.
+    let data_args = ["usr/share/qemu", "usr/share/seabios", "usr/lib/ipxe/qemu"]
+        .iter()
+        .map(|dir| prefix.join(dir))
+        .filter(|dir| dir.is_dir())
+        .flat_map(|dir| ["-L".to_owned(), dir.display().to_string()])
+        .collect();
+    if version(&binary).is_err() {
+        install_runtime_libraries()?;
+    }
+    checked(binary, data_args)
+}
+
+fn on_path(name: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(name))
+            .find(|path| path.is_file())
+    })
+}
+
+fn version(binary: &Path) -> Result<String> {
+    let out = cmd::output(Command::new(binary).arg("--version"))?;
+    Ok(out.lines().next().unwrap_or_default().to_owned())
+}
+
+fn checked(binary: PathBuf, data_args: Vec<String>) -> Result<Qemu> {
+    let version = version(&binary).with_context(|| format!("{} does not run", binary.display()))?;
+    Ok(Qemu {
+        binary,
+        data_args,
+        version,
+    })
+}
+
+/// Installs the libraries the unpacked QEMU links against, as root; else
+/// fails with the exact command to run.
+fn install_runtime_libraries() -> Result<()> {
+    let mut wanted = Vec::new();
+    for package in ["qemu-system-x86", "qemu-system-common"] {
+        for name in depends_of(&apt_cache_depends(package)?) {
+            if !QEMU_PACKAGES.contains(&name.as_str()) && !wanted.contains(&name) {
+                wanted.push(name);
+            }
+        }
+    }
+    let missing: Vec<String> = wanted.into_iter().filter(|p| !installed(p)).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let args = [
+        "install",
+        "-y",
+        "-qq",
+        "--no-install-recommends",
+        "--no-remove",
+    ];
+    let command = format!("apt-get {} {}", args.join(" "), missing.join(" "));
+    if !is_root() {
+        bail!("QEMU's runtime libraries are missing; install them as root with:\n  {command}");
+    }
+    eprintln!("e2e: installing QEMU's runtime libraries: {command}");
+    cmd::run(
+        Command::new("apt-get")
+            .args(args)
+            .args(&missing)
+            .env("DEBIAN_FRONTEND", "noninteractive"),
+    )
+}
+
+fn installed(package: &str) -> bool {
+    Command::new("dpkg-query")
+        .args(["-W", "-f=${db:Status-Status}", package])
+        .stderr(Stdio::null())
+        .output()
+        .is_ok_and(|out| out.stdout == b"installed")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn depends_takes_first_alternatives_and_skips_virtual() {
+        let out = "linux-image-6.12-amd64\n  Depends: linux-image-6.12.117+deb12-amd64\n\
+                   qemu-system-x86\n  Depends: libaio1\n |Depends: libasound2\n  Depends: libasound2-alt\n  \
+                   Depends: <qemu-kvm>\n  Depends: seabios\n";
+        assert_eq!(
+            depends_of(out),
+            [
+                "linux-image-6.12.117+deb12-amd64",
+                "libaio1",
+                "libasound2",
+                "seabios"
+            ]
+        );
+    }
+}

@@ -1,0 +1,94 @@
+//! What runs inside the guests: the static `kexec-load` and `/init`, the
+//! register probe as a flat image, and the initramfs images of each scenario.
+
+use super::cpio::Cpio;
+use super::elf;
+use crate::build;
+use anyhow::{Context, Result};
+use register_probe::Pattern;
+use register_probe::protocol::{ARGS_FILE, BIG_FILE};
+use std::path::{Path, PathBuf};
+
+/// The built guest programs.
+#[derive(Debug, Clone)]
+pub struct Programs {
+    pub kexec_load: PathBuf,
+    pub init: PathBuf,
+    /// The probe's flat image (`kexec-load --raw`).
+    pub probe: PathBuf,
+    /// Its entry point's offset (`--entry-offset`).
+    pub probe_entry: u64,
+}
+
+/// Builds the three programs; the probe's flat image goes to `root/probe.bin`.
+pub fn build(root: &Path) -> Result<Programs> {
+    eprintln!("e2e: building kexec-load and the e2e /init as static binaries");
+    let dir = build::build_guest_programs(&["kexec-load", "e2e-init"])?;
+    let (kexec_load, init) = (dir.join("kexec-load"), dir.join("e2e-init"));
+    for path in [&kexec_load, &init] {
+        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        elf::ensure_static(&bytes, &path.display().to_string())?;
+    }
+    let probe_elf = build::build_probe()?;
+    let bytes =
+        std::fs::read(&probe_elf).with_context(|| format!("reading {}", probe_elf.display()))?;
+    let (flat, probe_entry) = elf::flat_image(&bytes)
+        .with_context(|| format!("the register probe {}", probe_elf.display()))?;
+    let probe = root.join("probe.bin");
+    std::fs::write(&probe, &flat)?;
+    Ok(Programs {
+        kexec_load,
+        init,
+        probe,
+        probe_entry,
+    })
+}
+
+/// The pseudo-file-system mount points and the console every image has.
+fn skeleton<W: std::io::Write>(cpio: &mut Cpio<W>, init: &Path) -> Result<()> {
+    for dir in ["dev", "proc", "sys"] {
+        cpio.dir(dir)?;
+    }
+    cpio.char_device("dev/console", 5, 1)?;
+    cpio.file_from_path("init", 0o755, init)
+}
+
+/// The second kernel's initramfs: `/init`, and for the large-initrd scenario
+/// `/big.bin` of `len` pattern bytes from `seed`.
+pub fn stage2_initramfs(path: &Path, programs: &Programs, big: Option<(u64, u64)>) -> Result<()> {
+    let mut cpio = Cpio::create(path)?;
+    skeleton(&mut cpio, &programs.init)?;
+    if let Some((len, seed)) = big {
+        let mut bytes = vec![0u8; usize::try_from(len)?];
+        Pattern::new(seed).fill(&mut bytes);
+        cpio.file(BIG_FILE, 0o644, &bytes)?;
+    }
+    cpio.finish()?;
+    Ok(())
+}
+
+/// The first kernel's initramfs: `/init`, `/bin/kexec-load`, its arguments,
+/// and `files` under `/boot`.
+pub fn stage1_initramfs(
+    path: &Path,
+    programs: &Programs,
+    args: &[String],
+    files: &[(&str, &Path)],
+) -> Result<()> {
+    let mut cpio = Cpio::create(path)?;
+    skeleton(&mut cpio, &programs.init)?;
+    cpio.dir("bin")?;
+    cpio.file_from_path("bin/kexec-load", 0o755, &programs.kexec_load)?;
+    let args_dir = Path::new(ARGS_FILE)
+        .parent()
+        .and_then(Path::to_str)
+        .unwrap_or("e2e");
+    cpio.dir(args_dir)?;
+    cpio.file(ARGS_FILE, 0o644, (args.join("\n") + "\n").as_bytes())?;
+    cpio.dir("boot")?;
+    for (name, file) in files {
+        cpio.file_from_path(&format!("boot/{name}"), 0o644, file)?;
+    }
+    cpio.finish()?;
+    Ok(())
+}
