@@ -1402,30 +1402,49 @@ fn simd_code_in_its_own_section_is_allowed() {
     assert_eq!(check(&bytes), Ok(vec![]));
 }
 
-#[test]
-fn simd_reached_without_the_cr4_write_is_reported() {
-    let verdict = mutated(|b, elf| {
+/// The real image with the first `limit` CR4 writes in `.text` (in address
+/// order) turned into NOPs; `mov cr4, r64` is 0f 22 /r with reg = 4.
+fn without_cr4_writes(limit: usize) -> Vec<Violation> {
+    mutated(|b, elf| {
         let text = elf.section(".text");
         let code = &mut b[text.offset as usize..(text.offset + text.size) as usize];
-        let mut writes = 0;
-        // `mov cr4, r64` is 0f 22 /r with reg = 4 and a register operand.
+        let mut removed = 0;
         for at in 0..code.len() - 2 {
-            if code[at] == 0x0f && code[at + 1] == 0x22 && code[at + 2] & 0xf8 == 0xe0 {
+            if removed < limit
+                && code[at] == 0x0f
+                && code[at + 1] == 0x22
+                && code[at + 2] & 0xf8 == 0xe0
+            {
                 code[at..at + 3].fill(0x90);
-                writes += 1;
+                removed += 1;
             }
         }
-        assert!(writes > 0, "the purgatory has no CR4 write to remove");
-    });
+        assert!(removed > 0, "the purgatory has no CR4 write to remove");
+    })
+}
+
+fn assert_simd_before_sse(verdict: &[Violation]) {
     assert!(
         !verdict.is_empty(),
         "SIMD reachable without the SSE set-up passed"
     );
-    for violation in &verdict {
+    for violation in verdict {
         assert_eq!(violation.rule(), "simd-before-sse", "{violation}");
         let Violation::SimdBeforeSse { target, .. } = violation else {
             unreachable!()
         };
         assert_eq!(target, "purgatory_sha256_shani_blocks");
     }
+}
+
+#[test]
+fn simd_reached_without_any_cr4_write_is_reported() {
+    assert_simd_before_sse(&without_cr4_writes(usize::MAX));
+}
+
+#[test]
+fn simd_reached_before_sse_is_switched_on_is_reported() {
+    // Without the write that enables SSE, the restore opens the window only
+    // after the SHA-NI call: that call now runs with SSE off.
+    assert_simd_before_sse(&without_cr4_writes(1));
 }
