@@ -330,6 +330,8 @@ mod tests {
             digest: [0; 32],
             purgatory_policy: Policy::Lowest { min: 0 },
             hash: (register_probe::sha::HashPath::Software, ""),
+            console: crate::console::Console::off("test"),
+            on_failure: purgatory_abi::FailurePolicy::Halt,
             notes: Vec::new(),
         }
     }

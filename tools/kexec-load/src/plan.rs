@@ -4,12 +4,13 @@
 //! load would hand to the kernel.
 
 use crate::bzimage::BzImage;
+use crate::console::Console;
 use crate::layout::{Layout, PAGE_SIZE, PlaceError, Policy};
 use crate::memmap::MemoryRange;
 use crate::zeropage::{self, Addresses, ZERO_PAGE_SIZE, ZeroPageError};
 use purgatory_abi::{
-    Entry64Regs, FLAG_SOFTWARE_SHA256, FLAGS_SYMBOL, SHA256_DIGEST_SYMBOL, STACK_END_SYMBOL,
-    Sha256Digest,
+    Entry64Regs, FLAG_SOFTWARE_SHA256, FLAGS_SYMBOL, FailurePolicy, SHA256_DIGEST_SYMBOL,
+    STACK_END_SYMBOL, Sha256Digest,
 };
 use purgatory_host::{LoadError, Purgatory, Segment};
 use register_probe::control::{CR0_KNOWN, CR4_KNOWN, LOADER_CR0, loader_cr4};
@@ -67,6 +68,10 @@ pub struct Request<'a> {
     pub purgatory_flags: u64,
     /// The CPU the purgatory will run on: with the flags, it decides the hash path.
     pub cpuid: Cpuid,
+    /// Where the purgatory reports its progress and any failure.
+    pub console: Console,
+    /// What the purgatory does on a mismatch (`FLAG_RESET_ON_FAILURE`).
+    pub on_failure: FailurePolicy,
 }
 
 /// One `kexec_segment`.
@@ -103,6 +108,9 @@ pub struct Plan {
     pub purgatory_policy: Policy,
     /// How the purgatory will hash, and why.
     pub hash: (HashPath, &'static str),
+    /// `purgatory_console_port`, and why.
+    pub console: Console,
+    pub on_failure: FailurePolicy,
     /// Extra lines for the user.
     pub notes: Vec<String>,
 }
@@ -191,6 +199,13 @@ pub fn build(request: Request<'_>, map: &[MemoryRange]) -> Result<Plan, PlanErro
     let mut notes = Vec::new();
     let mut purgatory = Purgatory::embedded()?;
     purgatory.write_symbol(FLAGS_SYMBOL, &request.purgatory_flags.to_le_bytes())?;
+    purgatory.set_failure_policy(request.on_failure)?;
+    // What the purgatory reads, reset bit included: the probe's expectation
+    // page carries it.
+    let purgatory_flags = purgatory.flags()?;
+    if let Some(port) = request.console.port {
+        purgatory.set_console_port(port)?;
+    }
     if request.purgatory_flags & FLAG_SOFTWARE_SHA256 != 0 {
         notes.push(
             "purgatory_flags: FLAG_SOFTWARE_SHA256, the portable SHA-256 even with SHA extensions"
@@ -382,7 +397,7 @@ pub fn build(request: Request<'_>, map: &[MemoryRange]) -> Result<Plan, PlanErro
                 cr0_mask: CR0_KNOWN,
                 cr4: loader_cr4(request.host_5level),
                 cr4_mask: CR4_KNOWN,
-                purgatory_flags: request.purgatory_flags,
+                purgatory_flags,
                 digest_offset,
             };
             let len = bytes.len() as u64;
@@ -429,6 +444,8 @@ pub fn build(request: Request<'_>, map: &[MemoryRange]) -> Result<Plan, PlanErro
         digest,
         purgatory_policy,
         hash: hash_path(&request.cpuid, request.purgatory_flags),
+        console: request.console,
+        on_failure: request.on_failure,
         notes,
     })
 }
@@ -510,6 +527,13 @@ impl Plan {
     /// (the test switch): `offset` defaults to the middle of its bytes.
     pub fn corrupt(&mut self, name: &str, offset: Option<u64>) -> Result<String, String> {
         let known: Vec<_> = self.segments.iter().map(|s| s.name).collect();
+        // The verified segments are the region table in order: this index is
+        // the one the purgatory names on a mismatch.
+        let region = self
+            .segments
+            .iter()
+            .filter(|s| s.verified)
+            .position(|s| s.name == name);
         let segment = self
             .segments
             .iter_mut()
@@ -534,8 +558,10 @@ impl Plan {
         let before = *byte;
         *byte = !before;
         Ok(format!(
-            "TEST: flipped the byte at {:#x} ({name} + {offset:#x}) from {before:#04x} to {:#04x} after the digest: the purgatory must refuse to start this image",
+            "TEST: flipped the byte at {:#x} (segment {} at {:#x}, {name} + {offset:#x}) from {before:#04x} to {:#04x} after the digest: the purgatory must refuse to start this image",
             segment.addr + offset,
+            region.unwrap_or_default(),
+            segment.addr,
             !before
         ))
     }
@@ -579,6 +605,15 @@ impl Plan {
             "{LOADER_HASH:<15}{}: {}",
             self.hash.0.name(),
             self.hash.1
+        )?;
+        writeln!(out, "  console      {}", self.console)?;
+        writeln!(
+            out,
+            "  on-failure   {}",
+            match self.on_failure {
+                FailurePolicy::Halt => "halt (cli; hlt, as Linux)",
+                FailurePolicy::Reset => "reset (port 0xcf9, else a triple fault)",
+            }
         )?;
         writeln!(out, "  entry        {:#x} (purgatory_start)", self.entry)?;
         let r = &self.regs;
@@ -649,6 +684,8 @@ mod tests {
             host_5level: false,
             purgatory_flags: 0,
             cpuid: Cpuid::default(),
+            console: Console::off("test"),
+            on_failure: FailurePolicy::Halt,
         }
     }
 
@@ -816,6 +853,42 @@ mod tests {
     }
 
     #[test]
+    fn console_and_reset_are_patched_and_printed() {
+        let bytes = synthetic_bzimage(0x3000);
+        let image = BzImage::parse(&bytes).unwrap();
+        let mut request = bz_request(image, None, PurgatoryAddr::High);
+        request.console = crate::console::given(0x2f8);
+        request.on_failure = FailurePolicy::Reset;
+        let mut plan = build(request, &map()).unwrap();
+        let image = Purgatory::embedded().unwrap();
+        let at = |name| image.image().symbol(name).unwrap().offset as usize;
+        let purgatory = plan.purgatory().unwrap();
+        let port_at = at(purgatory_abi::CONSOLE_PORT_SYMBOL);
+        assert_eq!(
+            purgatory.bytes[port_at..port_at + 2],
+            0x2f8u16.to_le_bytes()
+        );
+        let flags_at = at(FLAGS_SYMBOL);
+        assert_eq!(
+            purgatory.bytes[flags_at..flags_at + 8],
+            purgatory_abi::FLAG_RESET_ON_FAILURE.to_le_bytes()
+        );
+        let mut text = Vec::new();
+        plan.print(&mut text).unwrap();
+        let text = String::from_utf8(text).unwrap();
+        assert!(
+            text.contains("  console      16550 at 0x2f8, 115200 8N1 (ttyS1, --console)"),
+            "{text}"
+        );
+        assert!(text.contains("  on-failure   reset"), "{text}");
+        let note = plan.corrupt("boot-params", Some(0)).unwrap();
+        assert!(
+            note.contains("(segment 1 at 0x10000, boot-params + 0x0)"),
+            "{note}"
+        );
+    }
+
+    #[test]
     fn no_verify_leaves_the_table_empty() {
         let bytes = synthetic_bzimage(0x3000);
         let image = BzImage::parse(&bytes).unwrap();
@@ -846,6 +919,8 @@ mod tests {
             host_5level: true,
             purgatory_flags: FLAG_SOFTWARE_SHA256,
             cpuid: Cpuid::default(),
+            console: Console::off("test"),
+            on_failure: FailurePolicy::Halt,
         };
         let plan = build(request, &map()).unwrap();
         let [payload_seg, page, purgatory] = &plan.segments[..] else {
@@ -901,6 +976,8 @@ mod tests {
             host_5level: false,
             purgatory_flags: 0,
             cpuid: Cpuid::default(),
+            console: Console::off("test"),
+            on_failure: FailurePolicy::Halt,
         };
         let mut plan = build(request, &map()).unwrap();
         let before = plan.clone();
@@ -959,6 +1036,8 @@ mod tests {
             host_5level: false,
             purgatory_flags: 0,
             cpuid: Cpuid::default(),
+            console: Console::off("test"),
+            on_failure: FailurePolicy::Halt,
         };
         assert!(
             build(request, &map())
@@ -996,6 +1075,8 @@ mod paging_and_4g_tests {
             host_5level,
             purgatory_flags: 0,
             cpuid: Cpuid::default(),
+            console: Console::off("test"),
+            on_failure: FailurePolicy::Halt,
         }
     }
 

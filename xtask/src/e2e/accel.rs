@@ -83,6 +83,7 @@ pub fn decide(
     let watch = Watch {
         verdicts: vec![INIT_PASS.into(), INIT_FAIL.into()],
         fatal: qemu::FATAL_PATTERNS.iter().map(|p| p.to_string()).collect(),
+        stop_on: Vec::new(),
         halt_after: None,
         snapshot_after: None,
         timeout: TRIAL_TIMEOUT,

@@ -1,6 +1,7 @@
 //! Judging a run from its serial log: the second kernel's marker, the
-//! purgatory's halt, the register probe's lines; and for every run, the hash
-//! path it showed against the one its QEMU variant demands.
+//! purgatory's console lines, halt or reset, the register probe's lines; and
+//! for every run, the hash path it showed against the one its QEMU variant
+//! demands.
 
 use super::qemu::{ControlRegisters, Ending, Run};
 use super::scenario::{BIG_FILE_LEN, KernelCase, Kind, Placement, STARTING_NEW_KERNEL};
@@ -14,6 +15,10 @@ use register_probe::sha::HashPath;
 const LINUX_BANNER: &str = "Linux version ";
 /// Printed by `kexec-load --corrupt-after-digest`.
 const FLIPPED: &str = "TEST: flipped the byte";
+/// Every line of the purgatory's console starts so.
+const PURGATORY: &str = "purgatory: ";
+/// The 64-bit entry point's offset in a bzImage's protected-mode kernel.
+const STARTUP_64: u64 = 0x200;
 /// The probe's first line.
 const PROBE_REACHED: &str = "PROBE: reached";
 /// A log line's host-seconds prefix, `{:8.3} `.
@@ -51,6 +56,7 @@ fn ending_problem(run: &Run) -> String {
         }
         Ending::Exited(status) => format!("QEMU exited with status {status:?}{reset}"),
         Ending::Fatal(pattern) => format!("stopped on the fatal pattern {pattern:?}"),
+        Ending::Stopped(pattern) => format!("stopped on {pattern:?}"),
         Ending::VerdictWithoutExit(marker) => format!("{marker:?} appeared but QEMU did not exit"),
         Ending::Halted { rip, .. } => format!("the CPU halted at {rip:#x}"),
         Ending::Timeout => format!(
@@ -137,31 +143,55 @@ pub fn second_kernel(
                 initrd.start
             ))
         }
-        KernelCase::Boots | KernelCase::Corrupt => {
+        _ => {
             let verified = rows.iter().filter(|row| row.verified).count();
             Ok(format!(
                 "second kernel booted after verifying {verified} segments; its /init reported marker={token}"
             ))
         }
     };
-    Ok(format!("{}; {}", shown?, path_words(path)))
+    let console = if case == KernelCase::NoVerify {
+        String::new()
+    } else {
+        let kernel = rows
+            .iter()
+            .find(|row| row.name == "kernel")
+            .ok_or("no kernel row in the plan")?;
+        format!(
+            "; {}",
+            purgatory_success(serial, &rows, path, kernel.start + STARTUP_64)?
+        )
+    };
+    Ok(format!("{}{console}; {}", shown?, path_words(path)))
 }
 
 /// The flipped byte must leave the CPU halted inside the purgatory, with
-/// interrupts off, and nothing of a second stage in the log.
-pub fn halt(run: &Run, expect: &Expect) -> Result<String, String> {
+/// interrupts off, and nothing of a second stage in the log. With a console
+/// the purgatory must have named the flipped segment (the run stops on its
+/// last line); without one, printed nothing at all.
+pub fn halt(run: &Run, expect: &Expect, console: bool) -> Result<String, String> {
     let serial = &run.serial;
     require(serial, FLIPPED, "kexec-load did not flip the byte")?;
     let path = loader_path(serial, expect)?;
     require(serial, STARTING_NEW_KERNEL, "the first kernel never jumped")?;
-    if serial.contains(STAGE2)
-        || serial.contains(PROBE_PASS)
-        || serial.matches(LINUX_BANNER).count() > 1
-    {
-        return Err("the second stage ran despite the flipped byte".into());
-    }
-    let Ending::Halted { rip, rflags } = run.ending else {
-        return Err(format!("expected a halt, but {}", ending_problem(run)));
+    no_second_stage(serial)?;
+    let said = if console {
+        purgatory_failure(serial, "halting")?
+    } else {
+        match purgatory_lines(serial).first() {
+            Some(line) => return Err(format!("--no-console, yet the purgatory printed {line:?}")),
+            None => "--no-console: not one purgatory line".to_owned(),
+        }
+    };
+    let (rip, rflags) = match (&run.ending, run.cpu_at_stop) {
+        (Ending::Halted { rip, rflags }, _) => (*rip, *rflags),
+        (Ending::Stopped(_), Some(cpu)) if cpu.halted => (cpu.rip, cpu.rflags),
+        (Ending::Stopped(pattern), cpu) => {
+            return Err(format!(
+                "stopped on {pattern:?}, but the CPU was not halted within a second ({cpu:?})"
+            ));
+        }
+        _ => return Err(format!("expected a halt, but {}", ending_problem(run))),
     };
     let purgatory = plan_rows(serial)
         .into_iter()
@@ -189,14 +219,184 @@ pub fn halt(run: &Run, expect: &Expect) -> Result<String, String> {
         ));
     }
     Ok(format!(
-        "purgatory refused: CPU halted on its hlt at {rip:#x} (purgatory {:#x}..{:#x}, IF=0), no second kernel, no reset; {}",
+        "purgatory refused: {said}; CPU halted on its hlt at {rip:#x} (purgatory {:#x}..{:#x}, IF=0), no second kernel, no reset; {}",
         purgatory.start,
         purgatory.end,
         path_words(path)
     ))
 }
 
-pub fn probe(run: &Run, placement: Placement, expect: &Expect) -> Result<String, String> {
+/// With `--on-failure reset` the purgatory names the flipped segment, says
+/// it resets, and QEMU (`-no-reboot`) exits with status 0 on the reset.
+pub fn reset(run: &Run, expect: &Expect) -> Result<String, String> {
+    let serial = &run.serial;
+    require(serial, FLIPPED, "kexec-load did not flip the byte")?;
+    let path = loader_path(serial, expect)?;
+    require(serial, STARTING_NEW_KERNEL, "the first kernel never jumped")?;
+    no_second_stage(serial)?;
+    let said = purgatory_failure(serial, "resetting")?;
+    if run.exit_status() != Some(0) {
+        return Err(format!("expected a reset, but {}", ending_problem(run)));
+    }
+    // -d cpu_reset logs a triple fault with its cause: the purgatory's
+    // fallback, used only if the write to port 0xcf9 did not reset.
+    let how = if run.triple_fault {
+        "through the triple-fault fallback (port 0xcf9 did not reset)"
+    } else {
+        "through port 0xcf9 (no triple fault)"
+    };
+    Ok(format!(
+        "purgatory refused: {said}; QEMU exited with status 0 on the reset {how}, no second kernel; {}",
+        path_words(path)
+    ))
+}
+
+fn no_second_stage(serial: &str) -> Result<(), String> {
+    if serial.contains(STAGE2)
+        || serial.contains(PROBE_PASS)
+        || serial.matches(LINUX_BANNER).count() > 1
+    {
+        return Err("the second stage ran despite the flipped byte".into());
+    }
+    Ok(())
+}
+
+/// The purgatory's console lines (from `purgatory: ` on), after the first
+/// kernel's jump: nothing before it can be the purgatory's.
+fn purgatory_lines(serial: &str) -> Vec<&str> {
+    let after = serial
+        .find(STARTING_NEW_KERNEL)
+        .map_or("", |at| &serial[at..]);
+    after
+        .lines()
+        .filter_map(|line| line.find(PURGATORY).map(|at| line[at..].trim_end()))
+        .collect()
+}
+
+fn hex_number(text: &str) -> Option<u64> {
+    u64::from_str_radix(text.strip_prefix("0x")?, 16).ok()
+}
+
+/// `<index> at 0x<start>,` as both `kexec-load`'s note (`(segment 0 at
+/// 0x1000000, kernel + …)`) and the purgatory (`segment 0 at 0x1000000, …`)
+/// print it, after the word `segment `.
+fn segment_and_start(text: &str) -> Option<(usize, u64)> {
+    let rest = &text[text.find("segment ")? + "segment ".len()..];
+    let (index, rest) = rest.split_once(" at ")?;
+    let start = rest.split(',').next()?;
+    Some((index.parse().ok()?, hex_number(start)?))
+}
+
+/// The failure report: the mismatch, exactly the segment `kexec-load`
+/// flipped (same index and start), then `purgatory: <last>` as the last line.
+fn purgatory_failure(serial: &str, last: &str) -> Result<String, String> {
+    let flipped = serial
+        .lines()
+        .find(|line| line.contains(FLIPPED))
+        .and_then(segment_and_start)
+        .ok_or("kexec-load's note does not say which segment it flipped")?;
+    let lines = purgatory_lines(serial);
+    if !lines
+        .iter()
+        .any(|l| l.contains("verification FAILED after"))
+    {
+        return Err(format!(
+            "no \"purgatory: verification FAILED\" line; the purgatory printed {lines:?}"
+        ));
+    }
+    let named: Vec<_> = lines
+        .iter()
+        .filter_map(|line| line.strip_prefix("purgatory: segment "))
+        .map(|rest| segment_and_start(&format!("segment {rest}")))
+        .collect();
+    if named != [Some(flipped)] {
+        return Err(format!(
+            "kexec-load flipped a byte of segment {} at {:#x}, the purgatory named {named:?}: {lines:?}",
+            flipped.0, flipped.1
+        ));
+    }
+    let want = format!("{PURGATORY}{last}");
+    if lines.last() != Some(&want.as_str()) {
+        return Err(format!(
+            "the purgatory's last line is {:?}, not {want:?}",
+            lines.last()
+        ));
+    }
+    Ok(format!(
+        "it named segment {} at {:#x} (the flipped one) and said {last:?}",
+        flipped.0, flipped.1
+    ))
+}
+
+/// A good run's console lines: at entry what it verifies and how (the path
+/// the loader announced), after the pass as many bytes and some TSC ticks,
+/// then the jump to `target`.
+fn purgatory_success(
+    serial: &str,
+    rows: &[PlanRow],
+    path: HashPath,
+    target: u64,
+) -> Result<String, String> {
+    let lines = purgatory_lines(serial);
+    let field = |prefix: &str| {
+        lines
+            .iter()
+            .find_map(|line| line.strip_prefix(prefix))
+            .ok_or(format!(
+                "no {prefix:?} line; the purgatory printed {lines:?}"
+            ))
+    };
+    // `3 segments (20480 bytes) with sha-ni`
+    let verifying = field("purgatory: verifying ")?;
+    let words: Vec<_> = verifying.split_whitespace().collect();
+    let count = words.first().and_then(|w| w.parse::<usize>().ok());
+    let bytes = words
+        .get(2)
+        .and_then(|w| w.trim_start_matches('(').parse::<u64>().ok());
+    let engine = verifying.split_once(" with ").map(|(_, e)| e);
+    let verified: Vec<_> = rows.iter().filter(|row| row.verified).collect();
+    let covered: u64 = verified.iter().map(|row| row.memsz).sum();
+    let want_engine = match path {
+        HashPath::Software => "software sha-256",
+        HashPath::ShaNi => "sha-ni",
+    };
+    if (count, bytes, engine) != (Some(verified.len()), Some(covered), Some(want_engine)) {
+        return Err(format!(
+            "the purgatory announced {verifying:?}; the plan verifies {} segments, {covered} bytes, on the {} path",
+            verified.len(),
+            path.name()
+        ));
+    }
+    // `20480 bytes in 1000 tsc ticks`
+    let done = field("purgatory: verified ")?;
+    let words: Vec<_> = done.split_whitespace().collect();
+    let ticks = match words[..] {
+        [hashed, "bytes", "in", ticks, "tsc", "ticks"] if hashed.parse() == Ok(covered) => {
+            ticks.parse::<u64>().ok().filter(|&t| t > 0)
+        }
+        _ => None,
+    };
+    let ticks = ticks.ok_or(format!(
+        "the verification line {done:?} does not report {covered} bytes and some TSC ticks"
+    ))?;
+    let jump = field("purgatory: jumping to ")?;
+    if hex_number(jump) != Some(target) {
+        return Err(format!(
+            "the purgatory jumped to {jump}, the hand-off target is {target:#x}"
+        ));
+    }
+    Ok(format!(
+        "purgatory said: {} segments, {covered} bytes with {want_engine} in {ticks} TSC ticks, jumping to {target:#x}",
+        verified.len()
+    ))
+}
+
+pub fn probe(
+    run: &Run,
+    placement: Placement,
+    entry_offset: u64,
+    expect: &Expect,
+) -> Result<String, String> {
     let serial = &run.serial;
     if serial.contains(PROBE_FAIL) {
         return Err("the probe found a mismatch (see the PROBE lines)".into());
@@ -233,8 +433,14 @@ pub fn probe(run: &Run, placement: Placement, expect: &Expect) -> Result<String,
     };
     let cr = control_registers(run)?;
     let path = probe_path(serial, expect)?;
+    let rows = plan_rows(serial);
+    let payload = rows
+        .iter()
+        .find(|row| row.name == "payload")
+        .ok_or("no payload row in the plan")?;
+    let console = purgatory_success(serial, &rows, path, payload.start + entry_offset)?;
     Ok(format!(
-        "purgatory at {start:#x}..{end:#x}{seed}; all registers, selectors, IF and GDT as expected; {cr}; the XMM registers show the {} path{}",
+        "purgatory at {start:#x}..{end:#x}{seed}; {console}; all registers, selectors, IF and GDT as expected; {cr}; the XMM registers show the {} path{}",
         path.name(),
         match path {
             HashPath::ShaNi => " (digest state left by the SHA-NI routine)",
@@ -388,6 +594,7 @@ struct PlanRow {
     name: String,
     start: u64,
     end: u64,
+    memsz: u64,
     bytes: u64,
     verified: bool,
 }
@@ -399,7 +606,7 @@ fn plan_rows(serial: &str) -> Vec<PlanRow> {
         .lines()
         .filter_map(|line| {
             let words: Vec<_> = line.split_whitespace().collect();
-            let [index, name, start, end, _memsz, bytes, verified, ..] = words[..] else {
+            let [index, name, start, end, memsz, bytes, verified, ..] = words[..] else {
                 return None;
             };
             index.parse::<usize>().ok()?;
@@ -407,6 +614,7 @@ fn plan_rows(serial: &str) -> Vec<PlanRow> {
                 name: name.to_owned(),
                 start: hex(start)?,
                 end: hex(end)?,
+                memsz: hex(memsz)?,
                 bytes: hex(bytes)?,
                 verified: verified == "yes",
             })
@@ -424,6 +632,7 @@ pub fn evidence(text: &str, kind: Kind) -> Vec<String> {
         }
         let wanted = line.contains(STARTING_NEW_KERNEL)
             || line.contains(FLIPPED)
+            || line.contains(PURGATORY)
             || (banners >= 2 && (line.contains(LINUX_BANNER) || line.contains("Command line:")))
             || line.contains(STAGE2)
             || line.contains(BIG_OK)
@@ -438,7 +647,8 @@ pub fn evidence(text: &str, kind: Kind) -> Vec<String> {
                 .get(LOG_PREFIX..)
                 .is_some_and(|t| t.starts_with(LOADER_HASH))
             || line.contains("monitor: CR0=")
-            || line.contains("monitor: CPU halted");
+            || line.contains("monitor: CPU halted")
+            || line.contains("monitor: after");
         if wanted {
             picked.push(line.trim_end().to_owned());
         }
@@ -467,6 +677,7 @@ mod tests {
                 name: "purgatory".into(),
                 start: 0xbffd_7000,
                 end: 0xbffe_0000,
+                memsz: 0x9000,
                 bytes: 0x7770,
                 verified: false
             }
@@ -511,6 +722,67 @@ mod tests {
                 .unwrap_err()
                 .contains("must take the software path")
         );
+    }
+
+    const PLAN: &str = "  #  segment      start               end                 memsz       bytes       verified\n\
+        \x20 0  kernel       0x0000000001000000  0x0000000004c00000  0x03c00000  0x00c31000  yes\n\
+        \x20 1  boot-params  0x0000000000010000  0x0000000000012000  0x00002000  0x00001100  yes\n\
+        \x20 2  purgatory    0x00000000bffd7000  0x00000000bffe0000  0x00009000  0x00007770  no (holds the digest)\n";
+
+    #[test]
+    fn the_purgatory_success_lines_are_checked() {
+        let serial = format!(
+            "{PLAN}[    2.2] kexec_core: Starting new kernel\r\n\
+             purgatory: verifying 2 segments (62922752 bytes) with sha-ni\r\n\
+             purgatory: verified 62922752 bytes in 123456 tsc ticks\r\n\
+             purgatory: jumping to 0x1000200\r\n"
+        );
+        let rows = plan_rows(&serial);
+        let said = purgatory_success(&serial, &rows, HashPath::ShaNi, 0x100_0200).unwrap();
+        assert!(said.contains("123456 TSC ticks"), "{said}");
+        assert!(
+            purgatory_success(&serial, &rows, HashPath::Software, 0x100_0200)
+                .unwrap_err()
+                .contains("software path")
+        );
+        assert!(
+            purgatory_success(&serial, &rows, HashPath::ShaNi, 0x100_0000)
+                .unwrap_err()
+                .contains("hand-off target")
+        );
+        assert!(purgatory_success(PLAN, &rows, HashPath::ShaNi, 0x100_0200).is_err());
+    }
+
+    #[test]
+    fn the_failure_report_must_name_the_flipped_segment() {
+        let serial = |segment: &str, last: &str| {
+            format!(
+                "  TEST: flipped the byte at 0x1618000 (segment 0 at 0x1000000, kernel + 0x618000) from 0x1 to 0xfe\n\
+                 [    2.2] kexec_core: Starting new kernel\r\n\
+                 purgatory: verifying 2 segments (62922752 bytes) with sha-ni\r\n\
+                 purgatory: verification FAILED after 62922752 bytes in 99 tsc ticks\r\n\
+                 purgatory: {segment}, 0x3c00000 bytes: expected 00, computed 11\r\n\
+                 purgatory: {last}\r\n"
+            )
+        };
+        let good = serial("segment 0 at 0x1000000", "halting");
+        assert!(
+            purgatory_failure(&good, "halting")
+                .unwrap()
+                .contains("segment 0 at 0x1000000")
+        );
+        assert!(
+            purgatory_failure(&good, "resetting")
+                .unwrap_err()
+                .contains("last line")
+        );
+        let wrong = serial("segment 1 at 0x10000", "halting");
+        assert!(
+            purgatory_failure(&wrong, "halting")
+                .unwrap_err()
+                .contains("named")
+        );
+        assert!(purgatory_lines(PLAN).is_empty());
     }
 
     #[test]

@@ -4,8 +4,9 @@
 //! The guest's serial port is QEMU's stdout, read as a raw byte stream (the
 //! decompressor's "System halted" has no newline) and written to the log with
 //! host timestamps. The watcher stops QEMU on a fatal pattern, a few seconds
-//! after a verdict marker if the guest does not exit by itself, on a halted
-//! CPU (polled through the HMP monitor once armed), and at the hard timeout.
+//! after a verdict marker if the guest does not exit by itself, at once on a
+//! stop line (reading the CPU's state first), on a halted CPU (polled through
+//! the HMP monitor once armed), and at the hard timeout.
 //! It can also read CR0 and CR4 once through the monitor after a trigger, to
 //! record what the first kernel ran with. QEMU is killed when the run is
 //! dropped, whatever happened.
@@ -64,6 +65,9 @@ pub struct Watch {
     pub verdicts: Vec<String>,
     /// Serial or QEMU stderr text after which nothing good can follow.
     pub fatal: Vec<String>,
+    /// Serial text that ends the run at once; the CPU's state is read
+    /// through the monitor first (see [`Run::cpu_at_stop`]).
+    pub stop_on: Vec<String>,
     /// Serial text after which a halted CPU ends the run (polled).
     pub halt_after: Option<String>,
     /// Serial text after which CR0 and CR4 are read once (the first kernel's).
@@ -90,6 +94,8 @@ pub enum Ending {
     Exited(Option<i32>),
     /// A fatal pattern appeared.
     Fatal(String),
+    /// A stop line appeared.
+    Stopped(String),
     /// A verdict marker appeared but QEMU did not exit within the grace time.
     VerdictWithoutExit(String),
     /// The CPU sat halted (two polls, same RIP) after the halt trigger.
@@ -109,6 +115,9 @@ pub struct Run {
     pub triple_fault: bool,
     /// CR0 and CR4 read after [`Watch::snapshot_after`], if the monitor answered.
     pub snapshot: Option<ControlRegisters>,
+    /// On [`Ending::Stopped`]: the CPU's state, the first halted one seen
+    /// within [`STOP_SETTLE`] (else the last), if the monitor answered.
+    pub cpu_at_stop: Option<CpuState>,
 }
 
 /// CR0 and CR4 as the monitor reported them.
@@ -128,6 +137,9 @@ impl Run {
 }
 
 const VERDICT_GRACE: Duration = Duration::from_secs(5);
+/// After a stop line, how long the CPU gets to reach its `hlt`: the line is
+/// printed (and the UART drained) just before it.
+const STOP_SETTLE: Duration = Duration::from_secs(1);
 const HALT_POLL: Duration = Duration::from_millis(500);
 const TICK: Duration = Duration::from_millis(50);
 
@@ -198,6 +210,7 @@ pub fn run(machine: &Machine<'_>, watch: &Watch, log: &Path) -> Result<Run> {
     let mut next_poll = Instant::now();
     let mut snapshot: Option<ControlRegisters> = None;
     let mut snapshot_tried = false;
+    let mut cpu_at_stop = None;
     let ending = loop {
         match events.recv_timeout(TICK) {
             Ok(event) => watcher.take(event, &mut transcript, started),
@@ -209,6 +222,22 @@ pub fn run(machine: &Machine<'_>, watch: &Watch, log: &Path) -> Result<Run> {
         }
         if let Some(pattern) = &watcher.fatal {
             break Ending::Fatal(pattern.clone());
+        }
+        if let Some(pattern) = &watcher.stopped {
+            if monitor.is_none() {
+                monitor = Monitor::connect(&socket).ok();
+            }
+            cpu_at_stop = monitor.as_mut().and_then(settled_state);
+            transcript.note(&match cpu_at_stop {
+                Some(state) => format!(
+                    "monitor: after {pattern:?}: RIP={:#x} RFLAGS={:#x} HLT={}",
+                    state.rip,
+                    state.rflags,
+                    u8::from(state.halted)
+                ),
+                None => "monitor: could not read the CPU state".into(),
+            });
+            break Ending::Stopped(pattern.clone());
         }
         if let Some((at, marker)) = &watcher.verdict
             && at.elapsed() > VERDICT_GRACE
@@ -288,7 +317,23 @@ pub fn run(machine: &Machine<'_>, watch: &Watch, log: &Path) -> Result<Run> {
         elapsed,
         triple_fault,
         snapshot,
+        cpu_at_stop,
     })
+}
+
+/// The CPU's state once it halts, polled for at most [`STOP_SETTLE`].
+fn settled_state(monitor: &mut Monitor) -> Option<CpuState> {
+    let deadline = Instant::now() + STOP_SETTLE;
+    let mut last = None;
+    while Instant::now() < deadline {
+        let state = monitor.cpu_state().ok()?;
+        if state.halted {
+            return Some(state);
+        }
+        last = Some(state);
+        std::thread::sleep(TICK);
+    }
+    last
 }
 
 fn stop(mut child: KillOnDrop) -> Result<ExitStatus> {
@@ -335,6 +380,7 @@ struct Watcher<'a> {
     serial: Vec<u8>,
     stderr: Vec<u8>,
     fatal: Option<String>,
+    stopped: Option<String>,
     verdict: Option<(Instant, String)>,
     halt_armed: bool,
     snapshot_armed: bool,
@@ -347,6 +393,7 @@ impl<'a> Watcher<'a> {
             serial: Vec::new(),
             stderr: Vec::new(),
             fatal: None,
+            stopped: None,
             verdict: None,
             halt_armed: false,
             snapshot_armed: false,
@@ -379,6 +426,14 @@ impl<'a> Watcher<'a> {
                 .cloned();
         }
         if is_serial {
+            if self.stopped.is_none() {
+                self.stopped = self
+                    .watch
+                    .stop_on
+                    .iter()
+                    .find(|p| contains(window, p.as_bytes()))
+                    .cloned();
+            }
             if self.verdict.is_none()
                 && let Some(marker) = self
                     .watch

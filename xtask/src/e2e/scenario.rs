@@ -15,6 +15,9 @@ use register_probe::sha::HashPath;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+/// The purgatory's last line before its `cli; hlt` loop, after the failure
+/// report: the watcher stops QEMU on it.
+pub const PURGATORY_HALTING: &str = "purgatory: halting";
 /// Printed by the first kernel as it jumps to the purgatory.
 pub const STARTING_NEW_KERNEL: &str = "kexec_core: Starting new kernel";
 /// Printed by the first kernel just before its `/init` starts: CR0 and CR4
@@ -45,7 +48,22 @@ pub enum KernelCase {
     Boots,
     NoVerify,
     LargeInitrd,
+    /// A flipped byte: the purgatory names the segment on its console and halts.
     Corrupt,
+    /// A flipped byte with `--on-failure reset`: it says so and resets.
+    CorruptReset,
+    /// A flipped byte with `--no-console`: it halts without a word, as Linux's.
+    CorruptSilent,
+}
+
+impl KernelCase {
+    /// The cases where the purgatory must refuse the image.
+    pub fn corrupt(self) -> bool {
+        matches!(
+            self,
+            Self::Corrupt | Self::CorruptReset | Self::CorruptSilent
+        )
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,10 +145,24 @@ pub const SCENARIOS: &[Scenario] = &[
     },
     Scenario {
         name: "corrupt-halts",
-        about: "a kernel byte flipped after the digest: the purgatory halts, the second kernel never runs",
+        about: "a kernel byte flipped after the digest: the purgatory names the segment and halts, the second kernel never runs",
         kind: Kind::Kernel(KernelCase::Corrupt),
         software_sha256: false,
         variants: BOTH,
+    },
+    Scenario {
+        name: "corrupt-resets",
+        about: "a kernel byte flipped with --on-failure reset: the purgatory names the segment and resets the machine",
+        kind: Kind::Kernel(KernelCase::CorruptReset),
+        software_sha256: false,
+        variants: QEMU10,
+    },
+    Scenario {
+        name: "corrupt-silent",
+        about: "a kernel byte flipped with --no-console: the purgatory halts without printing a thing",
+        kind: Kind::Kernel(KernelCase::CorruptSilent),
+        software_sha256: false,
+        variants: QEMU10,
     },
     Scenario {
         name: "no-verify",
@@ -213,8 +245,17 @@ impl Scenario {
                 .map(String::from)
                 .to_vec(),
             fatal: qemu::FATAL_PATTERNS.iter().map(|p| p.to_string()).collect(),
-            halt_after: (self.kind == Kind::Kernel(KernelCase::Corrupt))
-                .then(|| STARTING_NEW_KERNEL.into()),
+            // The failure report ends the run at once; a halt without it
+            // (a silent purgatory) still ends it, through the monitor.
+            stop_on: (self.kind == Kind::Kernel(KernelCase::Corrupt))
+                .then(|| PURGATORY_HALTING.into())
+                .into_iter()
+                .collect(),
+            halt_after: matches!(
+                self.kind,
+                Kind::Kernel(KernelCase::Corrupt | KernelCase::CorruptSilent)
+            )
+            .then(|| STARTING_NEW_KERNEL.into()),
             snapshot_after: matches!(self.kind, Kind::Probe(_)).then(|| RUN_INIT.into()),
             timeout: Duration::from_secs(timeout),
         };
@@ -224,9 +265,13 @@ impl Scenario {
             sha_ni: target.variant.sha_ni(target.accel),
         };
         let verdict = match self.kind {
-            Kind::Kernel(KernelCase::Corrupt) => judge::halt(&run, &expect),
+            Kind::Kernel(KernelCase::Corrupt) => judge::halt(&run, &expect, true),
+            Kind::Kernel(KernelCase::CorruptSilent) => judge::halt(&run, &expect, false),
+            Kind::Kernel(KernelCase::CorruptReset) => judge::reset(&run, &expect),
             Kind::Kernel(case) => judge::second_kernel(&run, case, &token, &expect),
-            Kind::Probe(placement) => judge::probe(&run, placement, &expect),
+            Kind::Probe(placement) => {
+                judge::probe(&run, placement, ctx.programs.probe_entry, &expect)
+            }
         };
         let text = std::fs::read_to_string(&log).unwrap_or_default();
         Ok(Outcome {
@@ -272,12 +317,20 @@ impl Scenario {
                     "--append".into(),
                     append,
                 ];
+                if case == KernelCase::NoVerify {
+                    args.push("--no-verify".into());
+                }
+                if case.corrupt() {
+                    args.extend(["--corrupt-after-digest".into(), "kernel".into()]);
+                }
+                // The console is left to kexec-load's default (the guest's
+                // console is ttyS0) except where the scenario is about it.
                 match case {
-                    KernelCase::NoVerify => args.push("--no-verify".into()),
-                    KernelCase::Corrupt => {
-                        args.extend(["--corrupt-after-digest".into(), "kernel".into()])
+                    KernelCase::CorruptReset => {
+                        args.extend(["--on-failure".into(), "reset".into()])
                     }
-                    KernelCase::Boots | KernelCase::LargeInitrd => {}
+                    KernelCase::CorruptSilent => args.push("--no-console".into()),
+                    _ => {}
                 }
                 args
             }
