@@ -2,6 +2,8 @@
 
 use purgatory_host::check::{self, Violation};
 use serde_json::{Value, json};
+use std::fmt::Write as _;
+use std::io::Write as _;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -18,28 +20,36 @@ pub fn run(path: &Path, json: bool) -> ExitCode {
         Ok(_) => VIOLATIONS,
         Err(_) => UNREADABLE,
     };
-    if json {
-        println!("{}", json_report(path, &verdict));
+    let report = if json {
+        format!("{}\n", json_report(path, &verdict))
     } else {
-        print_text(path, &verdict);
-    }
+        text_report(path, &verdict)
+    };
+    // A reader that stops early (`| head`) closes the pipe: the verdict is
+    // still the exit code, so a failed write is not an error worth a panic.
+    let _ = std::io::stdout().lock().write_all(report.as_bytes());
     ExitCode::from(code)
 }
 
-fn print_text(path: &Path, verdict: &Result<Vec<Violation>, String>) {
+fn text_report(path: &Path, verdict: &Result<Vec<Violation>, String>) -> String {
     let path = path.display();
+    let mut text = String::new();
     match verdict {
         Ok(violations) if violations.is_empty() => {
-            println!("{path}: meets the purgatory contract (0 relocations, 0 undefined symbols)");
+            let _ = writeln!(
+                text,
+                "{path}: meets the purgatory contract (0 relocations, 0 undefined symbols)"
+            );
         }
         Ok(violations) => {
-            println!("{path}: {} contract violation(s)", violations.len());
+            let _ = writeln!(text, "{path}: {} contract violation(s)", violations.len());
             for violation in violations {
-                println!("  [{}] {violation}", violation.rule());
+                let _ = writeln!(text, "  [{}] {violation}", violation.rule());
             }
         }
         Err(why) => eprintln!("{path}: unreadable: {why}"),
     }
+    text
 }
 
 /// The stable machine-readable form: `ok`, then either `error` or the list of
