@@ -7,13 +7,17 @@
 //! Modules: [`deps`] fetches QEMU and the kernel through apt, [`guest`] builds
 //! the guest programs and initramfs images ([`cpio`], [`elf`]), [`accel`]
 //! decides KVM or TCG, [`qemu`] runs and watches one boot, [`scenario`]
-//! defines and judges the scenarios.
+//! defines and judges the scenarios; [`patched`] adds those in which the
+//! patched kernels of `cargo xtask kernel` load the purgatory themselves
+//! (with broken purgatories from [`bad_purgatory`]).
 
 mod accel;
+mod bad_purgatory;
 mod cpio;
 mod deps;
 mod elf;
 mod guest;
+mod patched;
 mod qemu;
 mod scenario;
 
@@ -43,7 +47,7 @@ pub fn run(options: &Options) -> Result<()> {
     let started = Instant::now();
     let selected = select(&options.only)?;
     if options.list {
-        for s in SCENARIOS {
+        for s in all() {
             println!("{:<18} {}", s.name, s.about);
         }
         return Ok(());
@@ -56,6 +60,9 @@ pub fn run(options: &Options) -> Result<()> {
     let qemu = deps::qemu(&root)?;
     let kernel = deps::kernel(&root)?;
     let programs = guest::build(&root)?;
+    if selected.iter().any(|s| s.needs_patched_kernels()) {
+        patched::prepare()?;
+    }
     if options.prepare_only {
         println!(
             "e2e: prepared {} and {} in {:.1} s",
@@ -146,14 +153,19 @@ pub fn run(options: &Options) -> Result<()> {
     Ok(())
 }
 
+/// Every scenario: the suite's own, then the patched-kernel ones.
+fn all() -> impl Iterator<Item = &'static Scenario> {
+    SCENARIOS.iter().chain(patched::SCENARIOS)
+}
+
 fn select(only: &[String]) -> Result<Vec<&'static Scenario>> {
     if only.is_empty() {
-        return Ok(SCENARIOS.iter().collect());
+        return Ok(all().collect());
     }
     only.iter()
         .map(|name| {
-            SCENARIOS.iter().find(|s| s.name == name).ok_or_else(|| {
-                let known: Vec<_> = SCENARIOS.iter().map(|s| s.name).collect();
+            all().find(|s| s.name == name).ok_or_else(|| {
+                let known: Vec<_> = all().map(|s| s.name).collect();
                 anyhow::anyhow!("no scenario {name:?}; scenarios: {}", known.join(", "))
             })
         })

@@ -55,6 +55,8 @@ enum Placement {
 enum Kind {
     Kernel(KernelCase),
     Probe(Placement),
+    /// Linux's own kexec_file_load with the patched kernels (`patched.rs`).
+    Patched(super::patched::Case),
 }
 
 /// One scenario: its own QEMU run and its own log.
@@ -121,8 +123,29 @@ pub struct Outcome {
 }
 
 impl Scenario {
+    /// A scenario of [`super::patched`], which keeps its own list.
+    pub const fn patched(
+        name: &'static str,
+        about: &'static str,
+        case: super::patched::Case,
+    ) -> Self {
+        Self {
+            name,
+            about,
+            kind: Kind::Patched(case),
+        }
+    }
+
+    /// Whether it boots the patched kernels of `cargo xtask kernel`.
+    pub fn needs_patched_kernels(&self) -> bool {
+        matches!(self.kind, Kind::Patched(_))
+    }
+
     /// Prepares the images, boots, and judges the log.
     pub fn run(&self, ctx: &Context) -> Result<Outcome> {
+        if let Kind::Patched(case) = self.kind {
+            return super::patched::run(self.name, case, ctx);
+        }
         let work = ctx.root.join("work").join(self.name);
         std::fs::create_dir_all(&work)?;
         let log = ctx.root.join("logs").join(format!("{}.log", self.name));
@@ -197,6 +220,7 @@ impl Scenario {
                 // 3 GiB below the PCI hole and the rest above 4 GiB).
                 ("6G", Duration::from_secs(120))
             }
+            Kind::Patched(_) => unreachable!("patched scenarios return above"),
         };
 
         let append = format!("console=ttyS0 panic=-1 {PARAM_STAGE}=1");
@@ -222,6 +246,7 @@ impl Scenario {
             Kind::Kernel(KernelCase::Corrupt) => judge_halt(&run),
             Kind::Kernel(case) => judge_second_kernel(&run, case, &token),
             Kind::Probe(placement) => judge_probe(&run, placement),
+            Kind::Patched(_) => unreachable!("patched scenarios return above"),
         };
         let evidence = evidence(&log, self.kind);
         Ok(Outcome {
