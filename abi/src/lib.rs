@@ -18,6 +18,14 @@ pub const VERIFY_SYMBOL: &str = "purgatory_verify";
 /// [`VERIFY_SYMBOL`] with the SHA extensions: same signature and result, and
 /// it assumes SSE is already enabled, as it is in a host process.
 pub const VERIFY_SHANI_SYMBOL: &str = "purgatory_verify_shani";
+/// The functions exported so that a host process can run the shipped code.
+/// Nothing in the image calls them, so the build keeps them explicitly.
+pub const HOSTED_ENTRIES: [&str; 4] = [
+    VERIFY_SYMBOL,
+    VERIFY_SHANI_SYMBOL,
+    FAILING_SEGMENTS_SYMBOL,
+    FAILING_SEGMENTS_SHANI_SYMBOL,
+];
 /// The [`ShaRegions`] table the loader fills.
 pub const SHA_REGIONS_SYMBOL: &str = "purgatory_sha_regions";
 /// The [`Sha256Digest`] the loader computed over the regions.
@@ -29,6 +37,32 @@ pub const ENTRY64_REGS_SYMBOL: &str = "entry64_regs";
 pub const FLAGS_SYMBOL: &str = "purgatory_flags";
 /// Hash with the portable code even when the CPU has SHA extensions.
 pub const FLAG_SOFTWARE_SHA256: u64 = 1 << 0;
+/// Reset the machine instead of halting when verification fails (see
+/// [`FailurePolicy`]).
+pub const FLAG_RESET_ON_FAILURE: u64 = 1 << 1;
+/// The I/O port of a 16550 UART, a `u16`, for a console the purgatory writes
+/// its progress and any failure to; 0, as shipped, keeps it silent. The
+/// purgatory programs the UART itself (115200 baud, 8N1, no interrupts).
+pub const CONSOLE_PORT_SYMBOL: &str = "purgatory_console_port";
+/// No console: the purgatory touches no I/O port.
+pub const CONSOLE_OFF: u16 = 0;
+/// A 16550's registers occupy eight consecutive ports from its base.
+pub const UART_PORT_COUNT: u16 = 8;
+/// The highest console port whose eight registers fit below 0x10000; the
+/// purgatory treats a higher one as no console.
+pub const MAX_CONSOLE_PORT: u16 = u16::MAX - (UART_PORT_COUNT - 1);
+/// The expected SHA-256 of each region on its own ([`SegmentDigests`]), so
+/// that on a mismatch the purgatory can name the segment(s) that changed.
+/// Optional: all zeros, as shipped, means none were given.
+pub const SEGMENT_DIGESTS_SYMBOL: &str = "purgatory_segment_digests";
+/// [`VERIFY_SYMBOL`]'s per-segment counterpart, for hosted tests: returns a
+/// bitmask with bit `i` set when region `i` is non-empty and either cannot be
+/// read or does not hash to its entry in [`SEGMENT_DIGESTS_SYMBOL`] (an
+/// all-zero entry is not judged). It prints nothing.
+pub const FAILING_SEGMENTS_SYMBOL: &str = "purgatory_failing_segments";
+/// [`FAILING_SEGMENTS_SYMBOL`] with the SHA extensions; it assumes SSE is
+/// enabled, as [`VERIFY_SHANI_SYMBOL`] does.
+pub const FAILING_SEGMENTS_SHANI_SYMBOL: &str = "purgatory_failing_segments_shani";
 /// Top of a 16-byte-aligned stack inside the image. Linux's bzImage64 loader
 /// gives its address to the next kernel as RSP; the purgatory runs on it too.
 pub const STACK_END_SYMBOL: &str = "stack_end";
@@ -52,6 +86,46 @@ pub type ShaRegions = [ShaRegion; SHA_REGION_COUNT];
 
 /// The value behind [`SHA256_DIGEST_SYMBOL`].
 pub type Sha256Digest = [u8; 32];
+
+/// The table behind [`SEGMENT_DIGESTS_SYMBOL`]: entry `i` is the SHA-256 of
+/// region `i` of [`ShaRegions`] alone, or [`NO_SEGMENT_DIGEST`].
+pub type SegmentDigests = [Sha256Digest; SHA_REGION_COUNT];
+
+/// An entry of [`SegmentDigests`] that the loader did not fill.
+pub const NO_SEGMENT_DIGEST: Sha256Digest = [0; 32];
+
+/// What the purgatory does after a failed verification, selected by
+/// [`FLAG_RESET_ON_FAILURE`] in [`FLAGS_SYMBOL`]. It never jumps to the next
+/// kernel either way.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum FailurePolicy {
+    /// Stop the CPU for good (`cli; hlt` in a loop), as Linux's purgatory
+    /// does: the machine stays as it is for someone to look at.
+    #[default]
+    Halt,
+    /// Reset the machine (the chipset's reset control register, else a triple
+    /// fault), for fleets that would rather reboot into firmware than hang.
+    Reset,
+}
+
+impl FailurePolicy {
+    /// The policy `flags` select.
+    pub const fn from_flags(flags: u64) -> Self {
+        if flags & FLAG_RESET_ON_FAILURE != 0 {
+            Self::Reset
+        } else {
+            Self::Halt
+        }
+    }
+
+    /// `flags` with this policy selected and every other bit kept.
+    pub const fn apply_to(self, flags: u64) -> u64 {
+        match self {
+            Self::Halt => flags & !FLAG_RESET_ON_FAILURE,
+            Self::Reset => flags | FLAG_RESET_ON_FAILURE,
+        }
+    }
+}
 
 /// The registers loaded at hand-off, in the order of Linux's
 /// `struct kexec_entry64_regs` (hardware encoding order, not kexec-tools').
@@ -162,7 +236,7 @@ pub struct PatchedSymbol {
 /// Every symbol a loader patches: Linux's three, then this purgatory's
 /// options. Each must be global, in a PROGBITS section and inside the
 /// file-backed part of the segment.
-pub const PATCHED_SYMBOLS: [PatchedSymbol; 4] = [
+pub const PATCHED_SYMBOLS: [PatchedSymbol; 6] = [
     PatchedSymbol {
         name: SHA_REGIONS_SYMBOL,
         size: size_of::<ShaRegions>() as u64,
@@ -179,6 +253,14 @@ pub const PATCHED_SYMBOLS: [PatchedSymbol; 4] = [
         name: FLAGS_SYMBOL,
         size: size_of::<u64>() as u64,
     },
+    PatchedSymbol {
+        name: CONSOLE_PORT_SYMBOL,
+        size: size_of::<u16>() as u64,
+    },
+    PatchedSymbol {
+        name: SEGMENT_DIGESTS_SYMBOL,
+        size: size_of::<SegmentDigests>() as u64,
+    },
 ];
 
 // The sizes and offsets Linux's loader and `entry64.S` use.
@@ -194,3 +276,8 @@ const _: () = assert!(offset_of!(Entry64Regs, rsi) == 0x30);
 const _: () = assert!(offset_of!(Entry64Regs, r8) == 0x40);
 const _: () = assert!(offset_of!(Entry64Regs, r15) == 0x78);
 const _: () = assert!(offset_of!(Entry64Regs, rip) == 0x80);
+
+// This purgatory's additions.
+const _: () = assert!(size_of::<SegmentDigests>() == 512);
+const _: () = assert!(MAX_CONSOLE_PORT == 0xfff8);
+const _: () = assert!(FLAG_RESET_ON_FAILURE & FLAG_SOFTWARE_SHA256 == 0);

@@ -1,10 +1,13 @@
 //! Running the purgatory's own verification code in this process (feature
 //! `hosted`, x86_64 Linux only): the placed bytes are mapped read-write-execute
-//! at their load address and the exported `purgatory_verify` is called. This is
-//! how the shipped bytes are tested and measured without a kexec.
+//! at their load address and the exported `purgatory_verify` (or
+//! `purgatory_failing_segments`) is called. This is how the shipped bytes are
+//! tested and measured without a kexec.
 
 use crate::load::{Placed, Purgatory};
-use purgatory_abi::{VERIFY_SHANI_SYMBOL, VERIFY_SYMBOL};
+use purgatory_abi::{
+    FAILING_SEGMENTS_SHANI_SYMBOL, FAILING_SEGMENTS_SYMBOL, VERIFY_SHANI_SYMBOL, VERIFY_SYMBOL,
+};
 use std::io;
 
 /// The purgatory mapped at its load address in this process.
@@ -14,6 +17,8 @@ pub struct HostedPurgatory {
     mapped_len: usize,
     verify_offset: usize,
     verify_shani_offset: Option<usize>,
+    failing_segments_offset: Option<usize>,
+    failing_segments_shani_offset: Option<usize>,
 }
 
 impl HostedPurgatory {
@@ -32,6 +37,8 @@ impl HostedPurgatory {
             mapped_len: placed.bytes.len(),
             verify_offset,
             verify_shani_offset: offset_of(VERIFY_SHANI_SYMBOL),
+            failing_segments_offset: offset_of(FAILING_SEGMENTS_SYMBOL),
+            failing_segments_shani_offset: offset_of(FAILING_SEGMENTS_SHANI_SYMBOL),
         };
         hosted.copy_in(&placed);
         Ok(hosted)
@@ -98,22 +105,45 @@ impl HostedPurgatory {
     /// # Safety
     /// As for [`verify`](Self::verify).
     pub unsafe fn verify_shani(&self) -> Option<u32> {
-        let has_sha_extensions = std::arch::is_x86_feature_detected!("sha")
-            && std::arch::is_x86_feature_detected!("ssse3")
-            && std::arch::is_x86_feature_detected!("sse4.1");
-        let offset = self.verify_shani_offset.filter(|_| has_sha_extensions)?;
+        let offset = self.verify_shani_offset.filter(|_| has_sha_extensions())?;
         // SAFETY: the caller vouches for the regions; the CPU has what the
         // routine uses, and SSE is always on in a host process.
         Some(unsafe { self.call_at(offset) })
     }
 
+    /// Calls the image's `purgatory_failing_segments`: bit `i` is set when
+    /// region `i` is non-empty and cannot be read or does not hash to its
+    /// entry in `purgatory_segment_digests`. What a failed kexec with a
+    /// console names, without the console. `None` when the image lacks it.
+    ///
     /// # Safety
-    /// `offset` is a verification entry of the image, and the regions are
-    /// readable (see [`verify`](Self::verify)).
+    /// As for [`verify`](Self::verify).
+    pub unsafe fn failing_segments(&self) -> Option<u32> {
+        let offset = self.failing_segments_offset?;
+        // SAFETY: the caller vouches for the regions; see `call_at`.
+        Some(unsafe { self.call_at(offset) })
+    }
+
+    /// [`failing_segments`](Self::failing_segments) with the SHA extensions;
+    /// `None` when the image or this CPU lacks them.
+    ///
+    /// # Safety
+    /// As for [`verify`](Self::verify).
+    pub unsafe fn failing_segments_shani(&self) -> Option<u32> {
+        let offset = self
+            .failing_segments_shani_offset
+            .filter(|_| has_sha_extensions())?;
+        // SAFETY: as in `verify_shani`.
+        Some(unsafe { self.call_at(offset) })
+    }
+
+    /// # Safety
+    /// `offset` is a hosted entry of the image (`purgatory_abi::HOSTED_ENTRIES`),
+    /// and the regions are readable (see [`verify`](Self::verify)).
     unsafe fn call_at(&self, offset: usize) -> u32 {
-        // SAFETY: the checked image exports its verification entries as
-        // SysV-ABI functions taking nothing and returning a u32; their code is
-        // mapped executable at this address and needs no relocation.
+        // SAFETY: the image exports its hosted entries as SysV-ABI functions
+        // taking nothing and returning a u32; their code is mapped executable
+        // at this address and needs no relocation.
         let verify: extern "sysv64" fn() -> u32 =
             unsafe { std::mem::transmute(self.base.add(offset)) };
         verify()
@@ -133,6 +163,13 @@ impl Drop for HostedPurgatory {
         // borrows any more.
         unsafe { libc::munmap(self.base.cast(), self.mapped_len) };
     }
+}
+
+/// Whether this CPU has what the SHA-NI routine uses.
+fn has_sha_extensions() -> bool {
+    std::arch::is_x86_feature_detected!("sha")
+        && std::arch::is_x86_feature_detected!("ssse3")
+        && std::arch::is_x86_feature_detected!("sse4.1")
 }
 
 fn map_rwx_at(addr: u64, len: usize) -> io::Result<*mut u8> {

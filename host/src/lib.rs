@@ -3,6 +3,7 @@
 //! validate, place and patch it, with the binary itself embedded.
 //!
 //! ```
+//! use purgatory_abi::FailurePolicy;
 //! use purgatory_host::{Purgatory, Segment};
 //!
 //! # fn main() -> Result<(), purgatory_host::LoadError> {
@@ -15,7 +16,9 @@
 //! ];
 //!
 //! let mut purgatory = Purgatory::embedded()?;
-//! let digest = purgatory.set_segments(&segments)?; // region table + SHA-256
+//! let digest = purgatory.set_segments(&segments)?; // region table + SHA-256s
+//! purgatory.set_console_port(0x3f8)?; // COM1: progress and any failure
+//! purgatory.set_failure_policy(FailurePolicy::Reset)?; // reboot, not hang
 //! let load_addr = 0x7fe0_0000; // anywhere page-aligned, outside the segments
 //! purgatory.set_linux_entry(load_addr, 0x100_0000, 0x9_0000)?;
 //! let placed = purgatory.place(load_addr)?;

@@ -4,9 +4,10 @@
 
 use crate::image::{Image, ImageError};
 use purgatory_abi::{
-    ENTRY64_REGS_SYMBOL, Entry64Regs, FLAGS_SYMBOL, KERNEL_ENTRY64_OFFSET, SHA_REGION_COUNT,
-    SHA_REGIONS_SYMBOL, SHA256_DIGEST_SYMBOL, STACK_END_SYMBOL, Sha256Digest, ShaRegion,
-    ShaRegions,
+    CONSOLE_PORT_SYMBOL, ENTRY64_REGS_SYMBOL, Entry64Regs, FLAGS_SYMBOL, FailurePolicy,
+    KERNEL_ENTRY64_OFFSET, MAX_CONSOLE_PORT, NO_SEGMENT_DIGEST, SEGMENT_DIGESTS_SYMBOL,
+    SHA_REGION_COUNT, SHA_REGIONS_SYMBOL, SHA256_DIGEST_SYMBOL, STACK_END_SYMBOL, SegmentDigests,
+    Sha256Digest, ShaRegion, ShaRegions, UART_PORT_COUNT,
 };
 use sha2::{Digest, Sha256};
 use std::fmt;
@@ -111,6 +112,11 @@ pub enum LoadError {
         /// `p_memsz`.
         mem_size: u64,
     },
+    /// The console port leaves no room for the UART's registers below 0x10000.
+    ConsolePortOutOfRange {
+        /// The port given.
+        port: u16,
+    },
     /// A verified region overlaps where the purgatory would be copied; the
     /// purgatory's own segment must not be in the digest.
     RegionOverlapsPurgatory {
@@ -189,6 +195,11 @@ impl fmt::Display for LoadError {
                 f,
                 "the purgatory ({mem_size:#x} bytes) does not fit below the top of the address space at {load_addr:#x}"
             ),
+            Self::ConsolePortOutOfRange { port } => write!(
+                f,
+                "console port {port:#x} leaves no room for a 16550's {UART_PORT_COUNT} registers \
+                 below 0x10000 (the highest base is {MAX_CONSOLE_PORT:#x})"
+            ),
             Self::RegionOverlapsPurgatory {
                 index,
                 region,
@@ -233,7 +244,9 @@ impl<'a> Purgatory<'a> {
 
     /// Lists `segments` in `purgatory_sha_regions` (unused entries zero) and
     /// stores their digest, computed as Linux does: each segment's bytes
-    /// followed by zeros up to its memory size, in order. The purgatory's own
+    /// followed by zeros up to its memory size, in order. Also stores each
+    /// segment's own digest in `purgatory_segment_digests` (unused entries
+    /// zero), so that a mismatch names the segment. The purgatory's own
     /// segment must not be among them. An empty list verifies nothing.
     pub fn set_segments(&mut self, segments: &[Segment<'_>]) -> Result<Sha256Digest, LoadError> {
         if segments.len() > SHA_REGION_COUNT {
@@ -245,13 +258,26 @@ impl<'a> Purgatory<'a> {
         for (index, (segment, region)) in segments.iter().zip(&mut regions).enumerate() {
             *region = segment_region(index, segment)?;
         }
-        let digest = segments_digest(segments);
+        let (digest, segment_digests) = segments_digests(segments);
         self.set_region_table(&regions)?;
         self.set_digest(&digest)?;
+        self.set_segment_digests(&segment_digests)?;
         Ok(digest)
     }
 
-    /// Writes `purgatory_sha_regions` as given.
+    /// Writes `purgatory_segment_digests`: entry `i` is the SHA-256 of region
+    /// `i` alone, or [`NO_SEGMENT_DIGEST`] where there is none to compare.
+    /// Only read after a failed verification with a console, to name the
+    /// segments that changed.
+    pub fn set_segment_digests(&mut self, digests: &SegmentDigests) -> Result<(), LoadError> {
+        self.write_symbol(SEGMENT_DIGESTS_SYMBOL, digests.as_flattened())
+    }
+
+    /// Writes `purgatory_sha_regions` as given. `purgatory_segment_digests`
+    /// stays as it is: clear it with [`set_segment_digests`] if its entries no
+    /// longer describe these regions.
+    ///
+    /// [`set_segment_digests`]: Self::set_segment_digests
     pub fn set_region_table(&mut self, regions: &ShaRegions) -> Result<(), LoadError> {
         let bytes: Vec<u8> = regions
             .iter()
@@ -281,6 +307,35 @@ impl<'a> Purgatory<'a> {
     /// Writes `purgatory_flags` (`purgatory_abi::FLAG_*` bits; 0 as shipped).
     pub fn set_flags(&mut self, flags: u64) -> Result<(), LoadError> {
         self.write_symbol(FLAGS_SYMBOL, &flags.to_le_bytes())
+    }
+
+    /// `purgatory_flags` as currently patched.
+    pub fn flags(&self) -> Result<u64, LoadError> {
+        let bytes = self.read_symbol(FLAGS_SYMBOL)?;
+        let word = bytes.try_into().map_err(|_| LoadError::SymbolSize {
+            name: FLAGS_SYMBOL.into(),
+            expected: size_of::<u64>() as u64,
+            actual: bytes.len() as u64,
+        })?;
+        Ok(u64::from_le_bytes(word))
+    }
+
+    /// Chooses what the purgatory does when verification fails (halt, as
+    /// shipped, or reset), keeping the other flags.
+    pub fn set_failure_policy(&mut self, policy: FailurePolicy) -> Result<(), LoadError> {
+        let flags = self.flags()?;
+        self.set_flags(policy.apply_to(flags))
+    }
+
+    /// Writes `purgatory_console_port`: the purgatory programs the 16550 UART
+    /// at this I/O port (115200 baud, 8N1) and reports its progress and any
+    /// failure there. `purgatory_abi::CONSOLE_OFF` (0, as shipped) keeps it
+    /// silent.
+    pub fn set_console_port(&mut self, port: u16) -> Result<(), LoadError> {
+        if port > MAX_CONSOLE_PORT {
+            return Err(LoadError::ConsolePortOutOfRange { port });
+        }
+        self.write_symbol(CONSOLE_PORT_SYMBOL, &port.to_le_bytes())
     }
 
     /// Writes all seventeen fields of `entry64_regs`.
@@ -432,20 +487,32 @@ fn segment_region(index: usize, segment: &Segment<'_>) -> Result<ShaRegion, Load
     })
 }
 
-/// SHA-256 over each segment's bytes and zero tail, in order.
-fn segments_digest(segments: &[Segment<'_>]) -> Sha256Digest {
-    const ZEROS: [u8; 4096] = [0; 4096];
-    let mut hasher = Sha256::new();
-    for segment in segments {
-        hasher.update(segment.bytes);
-        let mut tail = segment.mem_size - segment.bytes.len() as u64;
-        while tail > 0 {
-            let chunk = tail.min(ZEROS.len() as u64);
-            hasher.update(&ZEROS[..chunk as usize]);
-            tail -= chunk;
+/// SHA-256 over each segment's bytes and zero tail, in order, and of each
+/// segment alone: one pass over the memory feeds both.
+fn segments_digests(segments: &[Segment<'_>]) -> (Sha256Digest, SegmentDigests) {
+    let mut all = Sha256::new();
+    let mut each = [NO_SEGMENT_DIGEST; SHA_REGION_COUNT];
+    for (segment, digest) in segments.iter().zip(&mut each) {
+        let mut own = Sha256::new();
+        for chunk in segment_memory(segment) {
+            all.update(chunk);
+            own.update(chunk);
         }
+        *digest = own.finalize().into();
     }
-    hasher.finalize().into()
+    (all.finalize().into(), each)
+}
+
+/// A segment's memory as the purgatory will read it: its bytes, then zeros up
+/// to its memory size (which `segment_region` checked is not smaller).
+fn segment_memory<'s>(segment: &Segment<'s>) -> impl Iterator<Item = &'s [u8]> {
+    static ZEROS: [u8; 4096] = [0; 4096];
+    let tail = segment.mem_size.saturating_sub(segment.bytes.len() as u64);
+    let zeros = (0..tail).step_by(ZEROS.len()).map(move |done| {
+        let chunk = (tail - done).min(ZEROS.len() as u64);
+        &ZEROS[..chunk as usize]
+    });
+    std::iter::once(segment.bytes).chain(zeros)
 }
 
 fn le_words(bytes: &[u8]) -> Vec<u64> {

@@ -3,7 +3,7 @@
 //! Layouts are asserted with literal offsets and sizes (Linux's), not with the
 //! crate's own constants, so that a constant that moved is caught.
 
-use purgatory_abi::{Entry64Regs, ShaRegion};
+use purgatory_abi::{Entry64Regs, FailurePolicy, ShaRegion};
 use purgatory_host::check::Violation;
 use purgatory_host::{ImageError, LoadError, PURGATORY_ELF, Purgatory, Segment};
 use sha2::{Digest, Sha256};
@@ -44,6 +44,9 @@ fn the_embedded_image_describes_one_page_aligned_segment() {
     assert_eq!(image.symbol("purgatory_sha_regions").unwrap().size, 256);
     assert_eq!(image.symbol("purgatory_sha256_digest").unwrap().size, 32);
     assert_eq!(image.symbol("entry64_regs").unwrap().size, 136);
+    assert_eq!(image.symbol("purgatory_flags").unwrap().size, 8);
+    assert_eq!(image.symbol("purgatory_console_port").unwrap().size, 2);
+    assert_eq!(image.symbol("purgatory_segment_digests").unwrap().size, 512);
 }
 
 #[test]
@@ -119,6 +122,51 @@ fn the_digest_covers_each_segment_and_its_zero_tail_in_order() {
         purgatory.read_symbol("purgatory_sha256_digest").unwrap(),
         expected
     );
+}
+
+#[test]
+fn each_segment_gets_its_own_digest_of_its_bytes_and_zero_tail() {
+    let mut purgatory = embedded();
+    // A tail longer than one 4 KiB chunk of zeros, and one of a byte.
+    let big_tail = [7u8; 5];
+    purgatory
+        .set_segments(&[
+            segment(&[1, 2, 3], 0x5000, 8),
+            segment(&big_tail, 0x10_0000, 0x2801),
+            segment(&[9], 0x9000, 2),
+        ])
+        .unwrap();
+    let digests = purgatory.read_symbol("purgatory_segment_digests").unwrap();
+    assert_eq!(digests.len(), 512);
+    let mut second = big_tail.to_vec();
+    second.resize(0x2801, 0);
+    assert_eq!(
+        digests[0x00..0x20],
+        Sha256::digest([1, 2, 3, 0, 0, 0, 0, 0])[..]
+    );
+    assert_eq!(digests[0x20..0x40], Sha256::digest(&second)[..]);
+    assert_eq!(digests[0x40..0x60], Sha256::digest([9, 0])[..]);
+    assert!(digests[0x60..].iter().all(|&b| b == 0));
+
+    // Patching again with fewer segments leaves no stale digest behind.
+    purgatory.set_segments(&[segment(&[9], 0x9000, 2)]).unwrap();
+    let digests = purgatory.read_symbol("purgatory_segment_digests").unwrap();
+    assert_eq!(digests[0x00..0x20], Sha256::digest([9, 0])[..]);
+    assert!(digests[0x20..].iter().all(|&b| b == 0));
+}
+
+#[test]
+fn segment_digests_can_be_written_as_given() {
+    let mut purgatory = embedded();
+    let mut digests = [[0u8; 32]; 16];
+    digests[3] = [0x33; 32];
+    digests[15] = [0xff; 32];
+    purgatory.set_segment_digests(&digests).unwrap();
+    let bytes = purgatory.read_symbol("purgatory_segment_digests").unwrap();
+    assert!(bytes[..0x60].iter().all(|&b| b == 0));
+    assert_eq!(bytes[0x60..0x80], [0x33; 32]);
+    assert!(bytes[0x80..0x1e0].iter().all(|&b| b == 0));
+    assert_eq!(bytes[0x1e0..0x200], [0xff; 32]);
 }
 
 #[test]
@@ -238,6 +286,58 @@ fn flags_are_a_little_endian_u64() {
     assert_eq!(
         purgatory.read_symbol("purgatory_flags").unwrap(),
         [1, 0, 0, 0, 0, 0, 0, 0]
+    );
+}
+
+#[test]
+fn the_failure_policy_is_bit_1_of_the_flags_and_keeps_the_others() {
+    let mut purgatory = embedded();
+    assert_eq!(purgatory.flags().unwrap(), 0);
+    purgatory.set_flags(1).unwrap();
+    purgatory.set_failure_policy(FailurePolicy::Reset).unwrap();
+    assert_eq!(
+        purgatory.read_symbol("purgatory_flags").unwrap(),
+        [3, 0, 0, 0, 0, 0, 0, 0]
+    );
+    assert_eq!(purgatory.flags().unwrap(), 3);
+    purgatory.set_failure_policy(FailurePolicy::Halt).unwrap();
+    assert_eq!(
+        purgatory.read_symbol("purgatory_flags").unwrap(),
+        [1, 0, 0, 0, 0, 0, 0, 0]
+    );
+}
+
+#[test]
+fn the_console_port_is_a_little_endian_u16() {
+    let mut purgatory = embedded();
+    assert_eq!(
+        purgatory.read_symbol("purgatory_console_port").unwrap(),
+        [0, 0]
+    );
+    purgatory.set_console_port(0x3f8).unwrap();
+    assert_eq!(
+        purgatory.read_symbol("purgatory_console_port").unwrap(),
+        [0xf8, 0x03]
+    );
+    purgatory.set_console_port(0).unwrap();
+    assert_eq!(
+        purgatory.read_symbol("purgatory_console_port").unwrap(),
+        [0, 0]
+    );
+}
+
+#[test]
+fn a_console_port_needs_room_for_eight_registers() {
+    let mut purgatory = embedded();
+    assert!(purgatory.set_console_port(0xfff8).is_ok());
+    assert_eq!(
+        purgatory.set_console_port(0xfff9),
+        Err(LoadError::ConsolePortOutOfRange { port: 0xfff9 })
+    );
+    assert_eq!(
+        purgatory.read_symbol("purgatory_console_port").unwrap(),
+        [0xf8, 0xff],
+        "a refused port leaves the previous one"
     );
 }
 
@@ -386,6 +486,10 @@ fn every_error_names_what_is_wrong() {
                 mem_size: 0x10,
             },
             "does not fit",
+        ),
+        (
+            LoadError::ConsolePortOutOfRange { port: 0xfffc },
+            "console port 0xfffc",
         ),
         (
             LoadError::RegionOverlapsPurgatory {

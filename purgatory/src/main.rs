@@ -2,49 +2,59 @@
 //!
 //! `purgatory_start` switches to the image's own stack, checks the SHA-256 of
 //! the segments the loader listed, and either hands the CPU to the next kernel
-//! through the 64-bit boot protocol or halts it for good. The image is one
-//! relocation-free segment, so every address here is computed RIP-relatively.
-//! SIMD code exists only in `.text.simd` (the SHA-NI compression), entered
-//! only with SSE switched on.
+//! through the 64-bit boot protocol or stops it for good (halt or reset). With
+//! a console port patched in, it says what it does on a 16550 UART. The image
+//! is one relocation-free segment, so every address here is computed
+//! RIP-relatively. SIMD code exists only in `.text.simd` (the SHA-NI
+//! compression), entered only with SSE switched on. The logic that needs no
+//! hardware is in the library (`lib.rs`), tested on the host.
 #![no_std]
 #![no_main]
 
+mod console;
 mod cpu;
 mod entry;
+mod failure;
 mod handoff;
 mod patched;
-mod sha256;
 mod verify;
 
-use purgatory_abi::FLAG_SOFTWARE_SHA256;
-use x86_64::instructions::{hlt, interrupts};
+use console::Serial;
+use purgatory::report::{self, Engine};
+use purgatory::sha256::{ShaNi, Soft};
+use purgatory::text::Sink;
+use purgatory_abi::{FLAG_SOFTWARE_SHA256, FailurePolicy};
 
 /// Called by `purgatory_start` on the purgatory's stack.
 extern "C" fn purgatory_main() -> ! {
-    if verify_at_boot() == 0 {
+    let mut console = Serial::open(patched::purgatory_console_port.read());
+    let flags = patched::purgatory_flags.read();
+    let engine = engine(flags);
+    report::started(&mut console, &patched::purgatory_sha_regions.read(), engine);
+    let verified = match engine {
+        Engine::Software => verify::at_boot::<Soft>(&mut console),
+        // SAFETY: interrupts are off from kexec to hand-off, and the
+        // verification relies on no CR0/CR4 bit but the SSE ones.
+        Engine::ShaNi => unsafe { cpu::with_sse(|| verify::at_boot::<ShaNi>(&mut console)) },
+    };
+    if verified {
+        report::jumping(&mut console, patched::entry64_regs.read().rip);
+        console.drain();
         handoff::enter_next_kernel()
     }
-    halt_forever()
+    let policy = FailurePolicy::from_flags(flags);
+    report::stopping(&mut console, policy);
+    console.drain();
+    failure::stop(policy)
 }
 
 /// The SHA-NI path when the CPU has it and the loader did not ask for the
 /// software one; both compute the same digest.
-fn verify_at_boot() -> u32 {
-    let software = patched::purgatory_flags.read() & FLAG_SOFTWARE_SHA256 != 0;
-    if software || !cpu::has_sha_extensions() {
-        return verify::purgatory_verify();
-    }
-    // SAFETY: interrupts are off from kexec to hand-off, and the verification
-    // relies on no CR0/CR4 bit but the SSE ones.
-    unsafe { cpu::with_sse(|| verify::purgatory_verify_shani()) }
-}
-
-/// A refused image must never run: stop here. `hlt` sits in a loop because an
-/// NMI wakes the CPU.
-fn halt_forever() -> ! {
-    loop {
-        interrupts::disable();
-        hlt();
+fn engine(flags: u64) -> Engine {
+    if flags & FLAG_SOFTWARE_SHA256 != 0 || !cpu::has_sha_extensions() {
+        Engine::Software
+    } else {
+        Engine::ShaNi
     }
 }
 

@@ -9,7 +9,10 @@
 )]
 
 use core::cell::UnsafeCell;
-use purgatory_abi::{Entry64Regs, SHA_REGION_COUNT, Sha256Digest, ShaRegion, ShaRegions};
+use purgatory_abi::{
+    CONSOLE_OFF, Entry64Regs, NO_SEGMENT_DIGEST, SHA_REGION_COUNT, SegmentDigests, Sha256Digest,
+    ShaRegion, ShaRegions,
+};
 
 /// A value written from outside the program, after linking.
 #[repr(transparent)]
@@ -24,51 +27,75 @@ impl<T: Copy> Patched<T> {
         Self(UnsafeCell::new(value))
     }
 
-    /// The value the loader left. The read is volatile so that the compiler
-    /// cannot fold in the zeros the image was built with.
+    /// The value the loader left. Nothing in the program writes the static,
+    /// so the compiler could fold in the zeros the image was built with; the
+    /// pointer goes through an empty `asm!` that, as far as the compiler
+    /// knows, may write through it or replace it. (A volatile read would do
+    /// too, but LLVM splits a volatile copy of a byte array into one load and
+    /// store per byte: kilobytes of code for the segment digests.)
     pub fn read(&self) -> T {
-        // SAFETY: the pointer comes from a live static, is aligned for `T`,
+        let mut value = self.0.get();
+        // SAFETY: the template is empty: it reads and writes nothing, and
+        // leaves the pointer as it was.
+        unsafe {
+            core::arch::asm!(
+                "/* {value} */",
+                value = inout(reg) value,
+                options(nostack, preserves_flags),
+            );
+        }
+        // SAFETY: `value` still points to the live static, aligned for `T`,
         // and nothing writes it while the purgatory runs.
-        unsafe { self.0.get().read_volatile() }
+        unsafe { value.read() }
     }
 }
 
-#[unsafe(link_section = ".data.patched")]
-pub static purgatory_sha_regions: Patched<ShaRegions> =
-    Patched::new([ShaRegion { start: 0, len: 0 }; SHA_REGION_COUNT]);
+/// Defines a loader-patched static in `.data.patched` and exports it under its
+/// own name, a global object with its exact size: rustc would reach a
+/// `#[no_mangle]` static through a GOT slot, a relocation.
+macro_rules! patched {
+    ($(#[$doc:meta])* $name:ident: $ty:ty = $init:expr;) => {
+        $(#[$doc])*
+        #[unsafe(link_section = ".data.patched")]
+        pub static $name: Patched<$ty> = Patched::new($init);
 
-#[unsafe(link_section = ".data.patched")]
-pub static purgatory_sha256_digest: Patched<Sha256Digest> = Patched::new([0; 32]);
+        core::arch::global_asm!(
+            concat!(".globl ", stringify!($name)),
+            concat!(".set ", stringify!($name), ", {value}"),
+            concat!(".type ", stringify!($name), ", @object"),
+            concat!(".size ", stringify!($name), ", {size}"),
+            value = sym $name,
+            size = const core::mem::size_of::<$ty>(),
+        );
+    };
+}
 
-#[unsafe(link_section = ".data.patched")]
-pub static entry64_regs: Patched<Entry64Regs> = Patched::new(Entry64Regs::ZERO);
+patched! {
+    /// Linux's region table: what to hash, in order.
+    purgatory_sha_regions: ShaRegions = [ShaRegion { start: 0, len: 0 }; SHA_REGION_COUNT];
+}
 
-#[unsafe(link_section = ".data.patched")]
-pub static purgatory_flags: Patched<u64> = Patched::new(0);
+patched! {
+    /// Linux's expected SHA-256 of all regions.
+    purgatory_sha256_digest: Sha256Digest = [0; 32];
+}
 
-core::arch::global_asm!(
-    ".globl purgatory_sha_regions",
-    ".set purgatory_sha_regions, {regions}",
-    ".type purgatory_sha_regions, @object",
-    ".size purgatory_sha_regions, {regions_size}",
-    ".globl purgatory_sha256_digest",
-    ".set purgatory_sha256_digest, {digest}",
-    ".type purgatory_sha256_digest, @object",
-    ".size purgatory_sha256_digest, {digest_size}",
-    ".globl entry64_regs",
-    ".set entry64_regs, {regs}",
-    ".type entry64_regs, @object",
-    ".size entry64_regs, {regs_size}",
-    ".globl purgatory_flags",
-    ".set purgatory_flags, {flags}",
-    ".type purgatory_flags, @object",
-    ".size purgatory_flags, {flags_size}",
-    regions = sym purgatory_sha_regions,
-    regions_size = const core::mem::size_of::<ShaRegions>(),
-    digest = sym purgatory_sha256_digest,
-    digest_size = const core::mem::size_of::<Sha256Digest>(),
-    regs = sym entry64_regs,
-    regs_size = const core::mem::size_of::<Entry64Regs>(),
-    flags = sym purgatory_flags,
-    flags_size = const core::mem::size_of::<u64>(),
-);
+patched! {
+    /// Linux's registers for the next kernel.
+    entry64_regs: Entry64Regs = Entry64Regs::ZERO;
+}
+
+patched! {
+    /// `purgatory_abi::FLAG_*` options.
+    purgatory_flags: u64 = 0;
+}
+
+patched! {
+    /// The 16550 UART's I/O port, or `CONSOLE_OFF`.
+    purgatory_console_port: u16 = CONSOLE_OFF;
+}
+
+patched! {
+    /// Each region's own expected SHA-256, where the loader gave one.
+    purgatory_segment_digests: SegmentDigests = [NO_SEGMENT_DIGEST; SHA_REGION_COUNT];
+}

@@ -61,7 +61,7 @@ const SHN_ABS: u16 = 0xfff1;
 const SHN_COMMON: u16 = 0xfff2;
 
 /// The symbols the contract requires, in the order the checker looks them up.
-const CONTRACT_SYMBOLS: [&str; 7] = [
+const CONTRACT_SYMBOLS: [&str; 9] = [
     ENTRY_SYMBOL,
     VERIFY_SYMBOL,
     STACK_END_SYMBOL,
@@ -69,6 +69,8 @@ const CONTRACT_SYMBOLS: [&str; 7] = [
     PATCHED_SYMBOLS[1].name,
     PATCHED_SYMBOLS[2].name,
     PATCHED_SYMBOLS[3].name,
+    PATCHED_SYMBOLS[4].name,
+    PATCHED_SYMBOLS[5].name,
 ];
 
 fn missing_contract_symbols() -> Vec<Violation> {
@@ -260,7 +262,9 @@ fn the_abi_sizes_are_the_kernels() {
             ("purgatory_sha_regions", 256),
             ("purgatory_sha256_digest", 32),
             ("entry64_regs", 136),
-            ("purgatory_flags", 8)
+            ("purgatory_flags", 8),
+            ("purgatory_console_port", 2),
+            ("purgatory_segment_digests", 512)
         ]
     );
 }
@@ -360,17 +364,21 @@ fn a_program_header_other_than_pt_load_is_named() {
 fn a_segment_not_at_file_offset_0_is_reported() {
     let mut file_len = 0;
     let mut filesz = 0;
+    let mut p_offset = 0;
     let verdict = mutated(|b, elf| {
-        put_u64(b, elf.phdr + P_OFFSET, 0x1000);
         file_len = b.len() as u64;
         filesz = u64_at(b, elf.phdr + P_FILESZ);
+        // The first page boundary that moves the segment's end past the end
+        // of the file, whatever the size of the tables after it.
+        p_offset = (file_len - filesz + 1).next_multiple_of(0x1000);
+        put_u64(b, elf.phdr + P_OFFSET, p_offset);
     });
     assert_eq!(
         verdict,
         [
-            Violation::SegmentOffset { p_offset: 0x1000 },
+            Violation::SegmentOffset { p_offset },
             Violation::SegmentOutsideFile {
-                p_offset: 0x1000,
+                p_offset,
                 p_filesz: filesz,
                 file_len
             },
@@ -862,6 +870,8 @@ fn each_patched_symbol_size_is_exact() {
         ("purgatory_sha256_digest", 32),
         ("entry64_regs", 136),
         ("purgatory_flags", 8),
+        ("purgatory_console_port", 2),
+        ("purgatory_segment_digests", 512),
     ];
     for patched in PATCHED_SYMBOLS {
         let (_, expected) = contract
@@ -869,14 +879,14 @@ fn each_patched_symbol_size_is_exact() {
             .find(|(name, _)| *name == patched.name)
             .unwrap();
         let verdict = mutated(|b, elf| {
-            put_u64(b, elf.global(patched.name).entry + ST_SIZE, expected - 8);
+            put_u64(b, elf.global(patched.name).entry + ST_SIZE, expected - 1);
         });
         assert_eq!(
             verdict,
             [Violation::SymbolSize {
                 symbol: patched.name,
                 expected: *expected,
-                actual: expected - 8
+                actual: expected - 1
             }]
         );
         assert!(verdict[0].to_string().contains("size mismatch"));
@@ -1392,30 +1402,49 @@ fn simd_code_in_its_own_section_is_allowed() {
     assert_eq!(check(&bytes), Ok(vec![]));
 }
 
-#[test]
-fn simd_reached_without_the_cr4_write_is_reported() {
-    let verdict = mutated(|b, elf| {
+/// The real image with the first `limit` CR4 writes in `.text` (in address
+/// order) turned into NOPs; `mov cr4, r64` is 0f 22 /r with reg = 4.
+fn without_cr4_writes(limit: usize) -> Vec<Violation> {
+    mutated(|b, elf| {
         let text = elf.section(".text");
         let code = &mut b[text.offset as usize..(text.offset + text.size) as usize];
-        let mut writes = 0;
-        // `mov cr4, r64` is 0f 22 /r with reg = 4 and a register operand.
+        let mut removed = 0;
         for at in 0..code.len() - 2 {
-            if code[at] == 0x0f && code[at + 1] == 0x22 && code[at + 2] & 0xf8 == 0xe0 {
+            if removed < limit
+                && code[at] == 0x0f
+                && code[at + 1] == 0x22
+                && code[at + 2] & 0xf8 == 0xe0
+            {
                 code[at..at + 3].fill(0x90);
-                writes += 1;
+                removed += 1;
             }
         }
-        assert!(writes > 0, "the purgatory has no CR4 write to remove");
-    });
+        assert!(removed > 0, "the purgatory has no CR4 write to remove");
+    })
+}
+
+fn assert_simd_before_sse(verdict: &[Violation]) {
     assert!(
         !verdict.is_empty(),
         "SIMD reachable without the SSE set-up passed"
     );
-    for violation in &verdict {
+    for violation in verdict {
         assert_eq!(violation.rule(), "simd-before-sse", "{violation}");
         let Violation::SimdBeforeSse { target, .. } = violation else {
             unreachable!()
         };
         assert_eq!(target, "purgatory_sha256_shani_blocks");
     }
+}
+
+#[test]
+fn simd_reached_without_any_cr4_write_is_reported() {
+    assert_simd_before_sse(&without_cr4_writes(usize::MAX));
+}
+
+#[test]
+fn simd_reached_before_sse_is_switched_on_is_reported() {
+    // Without the write that enables SSE, the restore opens the window only
+    // after the SHA-NI call: that call now runs with SSE off.
+    assert_simd_before_sse(&without_cr4_writes(1));
 }

@@ -2,11 +2,14 @@
 //! random page-aligned addresses (below and above 4 GiB), patched through their
 //! symbol table, and `purgatory_verify` (and `purgatory_verify_shani`, on a CPU
 //! with SHA extensions) must accept exactly the region tables whose digest
-//! host `sha2` computed.
+//! host `sha2` computed. `purgatory_failing_segments` (and its SHA-NI twin)
+//! must name exactly the segments that changed.
 
-use purgatory_abi::{SHA_REGION_COUNT, Sha256Digest, ShaRegion, ShaRegions};
-use purgatory_host::Purgatory;
+use purgatory_abi::{
+    NO_SEGMENT_DIGEST, SHA_REGION_COUNT, SegmentDigests, Sha256Digest, ShaRegion, ShaRegions,
+};
 use purgatory_host::hosted::HostedPurgatory;
+use purgatory_host::{Purgatory, Segment};
 use purgatory_tests::built_purgatory;
 use sha2::{Digest, Sha256};
 
@@ -87,6 +90,51 @@ impl Loaded<'_> {
             assert_eq!(shani, software, "the SHA-NI and software paths disagree");
         }
         software
+    }
+}
+
+impl Loaded<'_> {
+    /// Prepares the purgatory for `buffers` as a loader would (each buffer a
+    /// segment at its own address in this process) and copies it in again.
+    fn set_segments(&mut self, buffers: &[Vec<u8>]) {
+        let segments: Vec<Segment<'_>> = buffers
+            .iter()
+            .map(|bytes| Segment {
+                bytes,
+                addr: bytes.as_ptr() as u64,
+                mem_size: bytes.len() as u64,
+            })
+            .collect();
+        self.purgatory
+            .set_segments(&segments)
+            .expect("at most 16 segments");
+        self.hosted.update(&self.purgatory).expect("image copied");
+    }
+
+    /// Runs the image's per-segment verdict: the software path, and the
+    /// SHA-NI path where the CPU has it, which must name the same segments.
+    fn failing_segments(&self) -> u32 {
+        // SAFETY: every region was set from a live buffer of the caller's, or
+        // is one the purgatory must refuse without reading it.
+        let software = unsafe { self.hosted.failing_segments() }
+            .expect("the image exports purgatory_failing_segments");
+        // SAFETY: as above.
+        if let Some(shani) = unsafe { self.hosted.failing_segments_shani() } {
+            assert_eq!(shani, software, "the SHA-NI and software paths disagree");
+        }
+        software
+    }
+
+    /// `verify_raw` on the region table and digest already patched.
+    fn verify_patched(&mut self) -> u32 {
+        let regions = self.purgatory.region_table().expect("regions readable");
+        let digest: Sha256Digest = self
+            .purgatory
+            .read_symbol("purgatory_sha256_digest")
+            .expect("digest readable")
+            .try_into()
+            .expect("32 bytes");
+        self.verify_raw(&regions, &digest)
     }
 }
 
@@ -288,5 +336,60 @@ fn unreadable_regions_are_refused_without_touching_memory() {
             let verdict = loaded.verify_raw(&regions, &host_digest(&[]));
             assert_ne!(verdict, ACCEPTED, "{bad:?} accepted");
         }
+    });
+}
+
+#[test]
+fn a_flip_in_each_of_several_segments_names_exactly_that_segment() {
+    at_random_addresses(|loaded, rng| {
+        let mut buffers = random_buffers(rng, SHA_REGION_COUNT, 1..3000);
+        loaded.set_segments(&buffers);
+        assert_eq!(loaded.verify_patched(), ACCEPTED);
+        assert_eq!(loaded.failing_segments(), 0, "intact segments named");
+        for victim in [0, 1, 6, 11, 15] {
+            let bit = flip_bit(&mut buffers[victim], rng);
+            assert_ne!(loaded.verify_patched(), ACCEPTED);
+            assert_eq!(
+                loaded.failing_segments(),
+                1 << victim,
+                "a flip in segment {victim}"
+            );
+            flip_bit_at(&mut buffers[victim], bit);
+        }
+        // Two at once are both named.
+        flip_bit(&mut buffers[2], rng);
+        flip_bit(&mut buffers[9], rng);
+        assert_eq!(loaded.failing_segments(), 1 << 2 | 1 << 9);
+    });
+}
+
+#[test]
+fn without_segment_digests_no_readable_segment_is_named() {
+    at_random_addresses(|loaded, rng| {
+        let mut buffers = random_buffers(rng, 4, 1..3000);
+        loaded.set_segments(&buffers);
+        let none: SegmentDigests = [NO_SEGMENT_DIGEST; SHA_REGION_COUNT];
+        loaded.purgatory.set_segment_digests(&none).unwrap();
+        loaded.hosted.update(&loaded.purgatory).unwrap();
+        flip_bit(&mut buffers[1], rng);
+        assert_ne!(loaded.verify_patched(), ACCEPTED);
+        assert_eq!(loaded.failing_segments(), 0);
+    });
+}
+
+#[test]
+fn unreadable_regions_are_named_without_touching_memory() {
+    at_random_addresses(|loaded, rng| {
+        let buffers = random_buffers(rng, 2, 1..3000);
+        loaded.set_segments(&buffers);
+        let mut regions = loaded.purgatory.region_table().unwrap();
+        regions[5] = ShaRegion { start: 0, len: 16 };
+        regions[9] = ShaRegion {
+            start: u64::MAX - 8,
+            len: 16,
+        };
+        loaded.purgatory.set_region_table(&regions).unwrap();
+        loaded.hosted.update(&loaded.purgatory).unwrap();
+        assert_eq!(loaded.failing_segments(), 1 << 5 | 1 << 9);
     });
 }

@@ -1,7 +1,7 @@
 //! Properties of the whole load sequence on random inputs: whatever segments
 //! the library is given and wherever it places the image, the shipped bytes
 //! accept exactly what it prepared, and refuse any single flipped bit in any
-//! segment's memory.
+//! segment's memory, naming that segment.
 
 use proptest::prelude::*;
 use purgatory_host::hosted::HostedPurgatory;
@@ -93,5 +93,8 @@ proptest! {
         let hosted = HostedPurgatory::load_at_random_address(&purgatory, seed, above_4g).expect("mapped");
         // SAFETY: every region is a live buffer of `memories`.
         prop_assert_ne!(unsafe { hosted.verify() }, 0);
+        // ...and the per-segment verdict names exactly that segment.
+        // SAFETY: as above.
+        prop_assert_eq!(unsafe { hosted.failing_segments() }, Some(1 << victim));
     }
 }

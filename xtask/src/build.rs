@@ -1,12 +1,14 @@
 //! `cargo xtask build`: the one way the purgatory is built.
 //!
-//! Every flag lives in [`RUSTFLAGS`] and [`PROFILE`]; whatever the caller's
+//! Every flag lives in [`RUSTFLAGS`], [`rustflags`] and [`PROFILE`]; whatever the caller's
 //! environment says about rustflags or wrappers is scrubbed, so the bytes depend
 //! on the sources and the pinned toolchain only.
 
 use crate::cmd::{self, cargo, project_root};
 use anyhow::{Context, Result, bail};
-use purgatory_abi::{ENTRY_SYMBOL, PATCHED_SYMBOLS, STACK_END_SYMBOL, VERIFY_SYMBOL};
+use purgatory_abi::{
+    ENTRY_SYMBOL, HOSTED_ENTRIES, PATCHED_SYMBOLS, STACK_END_SYMBOL, VERIFY_SYMBOL,
+};
 use purgatory_host::Image;
 use std::path::PathBuf;
 use std::process::Command;
@@ -101,7 +103,9 @@ pub fn run() -> Result<PathBuf> {
 /// `cargo <subcommand>` on the purgatory with its flags and a scrubbed
 /// environment (`build`, or `clippy` to lint exactly what is built).
 pub fn purgatory_cargo(subcommand: &str) -> Command {
-    bare_metal_cargo(subcommand, "purgatory", &[], RUSTFLAGS)
+    let flags = purgatory_rustflags();
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    bare_metal_cargo(subcommand, "purgatory", &[], &flags)
 }
 
 /// The same for the register probe.
@@ -174,6 +178,19 @@ pub fn scrubbed_cargo(rustflags: &[&str]) -> Command {
     cmd
 }
 
+/// [`RUSTFLAGS`], then one `--undefined` per hosted entry: nothing in the
+/// image calls them, so `--gc-sections` would otherwise drop them.
+fn purgatory_rustflags() -> Vec<String> {
+    let keep = HOSTED_ENTRIES
+        .iter()
+        .map(|name| format!("-Clink-arg=--undefined={name}"));
+    RUSTFLAGS
+        .iter()
+        .map(|flag| flag.to_string())
+        .chain(keep)
+        .collect()
+}
+
 fn refresh_embedded_copy(bytes: &[u8]) -> Result<()> {
     let path = project_root().join(EMBEDDED_PATH);
     if std::fs::read(&path).ok().as_deref() != Some(bytes) {
@@ -221,10 +238,11 @@ fn print_summary(artifact: &std::path::Path, file_len: usize, image: &Image) {
         .iter()
         .map(|s| s.name)
         .chain([STACK_END_SYMBOL, VERIFY_SYMBOL]);
+    let width = names.clone().map(str::len).max().unwrap_or(0);
     for name in names {
         if let Some(symbol) = image.symbol(name) {
             println!(
-                "  symbol    {name:<24} {:#07x}  {} bytes",
+                "  symbol    {name:<width$} {:#07x}  {} bytes",
                 symbol.offset, symbol.size
             );
         }

@@ -1,5 +1,6 @@
-//! `cargo xtask lint`: formatting and clippy, for the host crates and for the
-//! purgatory and the register probe on their own target with their own flags.
+//! `cargo xtask lint`: formatting and clippy, for the host crates, the
+//! purgatory's host-tested logic, and the purgatory and the register probe on
+//! their own target with their own flags.
 
 use crate::build::{probe_cargo, purgatory_cargo};
 use crate::cmd::{self, cargo};
@@ -14,6 +15,18 @@ pub fn run() -> Result<()> {
         cmd::run(cargo().args(["fmt", "--check", "--manifest-path", manifest]))?;
     }
     cmd::run(cargo().args(["clippy", "--all-targets", "--", "-D", "warnings"]))?;
+    // The purgatory's logic and its unit tests, as `cargo xtask test` runs them
+    // on the host.
+    cmd::run(cargo().args([
+        "clippy",
+        "--package",
+        "purgatory",
+        "--lib",
+        "--tests",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
     cmd::run(purgatory_cargo("clippy").args(["--", "-D", "warnings"]))?;
     cmd::run(probe_cargo("clippy").args(["--", "-D", "warnings"]))
 }

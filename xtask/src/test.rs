@@ -1,7 +1,7 @@
 //! `cargo xtask test`: what CI runs. Builds the purgatory, runs the workspace
-//! tests against it and a downstream crate's, checks that a second copy of the
-//! sources in another directory builds to the same bytes, and runs the QEMU
-//! kexec suite (`cargo xtask e2e`).
+//! tests against it, the purgatory's logic on the host and a downstream crate's
+//! tests, checks that a second copy of the sources in another directory builds
+//! to the same bytes, and runs the QEMU kexec suite (`cargo xtask e2e`).
 
 use crate::build;
 use crate::cmd::{self, cargo, project_root};
@@ -16,6 +16,8 @@ pub fn run() -> Result<()> {
     // The default members: every host crate (bare-metal ones build only
     // through xtask).
     cmd::run(cargo().arg("test").env("PURGATORY_ELF", &artifact))?;
+    eprintln!("running the purgatory's logic on the host");
+    cmd::run(cargo().args(["test", "--package", "purgatory", "--lib"]))?;
     eprintln!("running a crate outside the workspace that only depends on the host library");
     cmd::run(
         cargo()

@@ -32,6 +32,7 @@ const BLOCK: usize = 64;
 const LENGTH_AT: usize = BLOCK - 8;
 
 /// A SHA-256 computation in progress.
+#[derive(Debug)]
 pub struct Sha256<C: Compress> {
     state: [u32; 8],
     block: [u8; BLOCK],
@@ -40,6 +41,12 @@ pub struct Sha256<C: Compress> {
     /// Message bytes so far.
     len: u64,
     compress: core::marker::PhantomData<C>,
+}
+
+impl<C: Compress> Default for Sha256<C> {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl<C: Compress> Sha256<C> {
@@ -60,6 +67,11 @@ impl<C: Compress> Sha256<C> {
         let (blocks, rest) = data.as_chunks::<BLOCK>();
         C::compress(&mut self.state, blocks);
         self.buffer(rest);
+    }
+
+    /// Message bytes so far.
+    pub fn bytes_hashed(&self) -> u64 {
+        self.len
     }
 
     pub fn finalize(mut self) -> [u8; 32] {

@@ -1,10 +1,17 @@
 //! The checks: every register against the expectation page, the selectors,
-//! RFLAGS.IF and the GDT the purgatory loaded. Each check prints one line.
+//! RFLAGS.IF, the GDT the purgatory loaded, CR0/CR4 against what the kexec set
+//! up, and the hash path the purgatory took against the one CPUID and
+//! `purgatory_flags` demand. Each check prints one line.
 
 use crate::entry::Saved;
 use crate::port::Serial;
 use core::ptr::read_volatile;
 use purgatory_abi::{BOOT_CS, BOOT_DS, ENTRY64_REG_COUNT};
+use register_probe::control::{
+    CR0_EM, CR0_MP, CR0_TS, CR4_LA57, CR4_OSFXSR, CR4_OSXMMEXCPT, CR4_PAE, CR4_SSE_BITS,
+};
+use register_probe::protocol::{PROBE_CPU, PROBE_CR, PROBE_PATH};
+use register_probe::sha::{self, BSWAP_MASK, Cpuid, HashPath, SHA_NI_WORD, SOFTWARE_WORD};
 use register_probe::{EXPECTATION_MAGIC, Expectation, reg_name};
 
 const PAGE_SIZE: u64 = 4096;
@@ -33,13 +40,8 @@ pub fn run(out: &mut Serial, saved: &Saved) -> bool {
     ok &= selectors(out, saved);
     ok &= rflags(out, saved.rflags);
     ok &= gdt(out, saved, &expected);
-    out.str("PROBE: cr0=")
-        .hex(saved.cr0)
-        .str(" cr3=")
-        .hex(saved.cr3)
-        .str(" cr4=")
-        .hex(saved.cr4)
-        .str(" (for the record)\n");
+    ok &= control_registers(out, saved, &expected);
+    ok &= hash_path(out, saved, &expected);
     ok
 }
 
@@ -196,4 +198,166 @@ fn descriptor_line(out: &mut Serial, kind: &str, selector: u16, desc: u64, ok: b
     } else {
         out.str(" MISMATCH, not ").str(what).str("\n");
     }
+}
+
+fn bit(value: u64, mask: u64) -> &'static str {
+    if value & mask != 0 { "1" } else { "0" }
+}
+
+/// CR0 and CR4 must be what the kexec handed the purgatory: the loader's
+/// values in the bits it knows, and whatever the page says, SSE off again
+/// (CR0.EM/TS clear as the kexec leaves them, CR4.OSFXSR/OSXMMEXCPT clear).
+fn control_registers(out: &mut Serial, saved: &Saved, expected: &Expectation) -> bool {
+    let (cr0, cr4) = (saved.cr0, saved.cr4);
+    out.str(PROBE_CR)
+        .str(" cr0=")
+        .hex(cr0)
+        .str(" cr4=")
+        .hex(cr4)
+        .str(" (cr3=")
+        .hex(saved.cr3)
+        .str(")\n");
+    let cr0_ok =
+        cr0 & expected.cr0_mask == expected.cr0 & expected.cr0_mask && cr0 & (CR0_EM | CR0_TS) == 0;
+    out.str("PROBE: cr0 = ")
+        .hex(cr0)
+        .str(" EM=")
+        .str(bit(cr0, CR0_EM))
+        .str(" TS=")
+        .str(bit(cr0, CR0_TS))
+        .str(" MP=")
+        .str(bit(cr0, CR0_MP));
+    if cr0_ok {
+        out.str(" ok (as the kexec set it in the bits ")
+            .hex(expected.cr0_mask)
+            .str(")\n");
+    } else {
+        out.str(" MISMATCH, the kexec set ")
+            .hex(expected.cr0 & expected.cr0_mask)
+            .str(" in the bits ")
+            .hex(expected.cr0_mask)
+            .str(", EM=0 TS=0\n");
+    }
+    let cr4_ok =
+        cr4 & expected.cr4_mask == expected.cr4 & expected.cr4_mask && cr4 & CR4_SSE_BITS == 0;
+    out.str("PROBE: cr4 = ")
+        .hex(cr4)
+        .str(" OSFXSR=")
+        .str(bit(cr4, CR4_OSFXSR))
+        .str(" OSXMMEXCPT=")
+        .str(bit(cr4, CR4_OSXMMEXCPT))
+        .str(" PAE=")
+        .str(bit(cr4, CR4_PAE))
+        .str(" LA57=")
+        .str(bit(cr4, CR4_LA57));
+    if cr4_ok {
+        out.str(" ok (as the kexec set it in the bits ")
+            .hex(expected.cr4_mask)
+            .str(")\n");
+    } else {
+        out.str(" MISMATCH, the kexec set ")
+            .hex(expected.cr4 & expected.cr4_mask)
+            .str(" in the bits ")
+            .hex(expected.cr4_mask)
+            .str(", OSFXSR=0 OSXMMEXCPT=0\n");
+    }
+    cr0_ok && cr4_ok
+}
+
+fn path_word(path: HashPath) -> &'static str {
+    if path == HashPath::ShaNi {
+        SHA_NI_WORD
+    } else {
+        SOFTWARE_WORD
+    }
+}
+
+/// The path the XMM registers show must be the one the purgatory's rule
+/// picks on this CPU with the loader's `purgatory_flags`.
+fn hash_path(out: &mut Serial, saved: &Saved, expected: &Expectation) -> bool {
+    let cpuid = Cpuid::read();
+    out.str(PROBE_CPU)
+        .str(if cpuid.sha() {
+            " sha_ni present"
+        } else {
+            " sha_ni absent"
+        })
+        .str(" (CPUID SHA=")
+        .str(bit(cpuid.sha().into(), 1))
+        .str(" SSSE3=")
+        .str(bit(cpuid.ssse3().into(), 1))
+        .str(" SSE4.1=")
+        .str(bit(cpuid.sse4_1().into(), 1))
+        .str(")\n");
+    let want = HashPath::expected(&cpuid, expected.purgatory_flags);
+    out.str("PROBE: purgatory_flags = ")
+        .hex(expected.purgatory_flags)
+        .str(": the purgatory must take the ")
+        .str(path_word(want))
+        .str(" path\n");
+    let Some(digest) = digest(out, expected) else {
+        return false;
+    };
+    let [abcd, efgh] = sha::final_state(&digest);
+    let find = |value: &[u8; 16]| saved.xmm.iter().position(|xmm| xmm == value);
+    let seen = match (find(&abcd), find(&efgh)) {
+        (Some(a), Some(e)) => {
+            out.str("PROBE: xmm")
+                .dec(a as u64)
+                .str(" and xmm")
+                .dec(e as u64)
+                .str(" hold the digest's words a..d and e..h: the SHA-NI routine's final state\n");
+            HashPath::ShaNi
+        }
+        _ => {
+            out.str("PROBE: no XMM register holds the digest's state words: the SHA-NI routine did not run\n");
+            HashPath::Software
+        }
+    };
+    if let Some(at) = find(&BSWAP_MASK) {
+        out.str("PROBE: xmm")
+            .dec(at as u64)
+            .str(" holds the SHA-NI routine's byte-swap mask\n");
+    }
+    out.str(PROBE_PATH).str(" ").str(path_word(seen));
+    if seen == want {
+        out.str(" ok\n");
+        return true;
+    }
+    out.str(" MISMATCH, expected ")
+        .str(path_word(want))
+        .str("\n");
+    for (index, xmm) in saved.xmm.iter().enumerate() {
+        let mut halves = [0u8; 8];
+        halves.copy_from_slice(&xmm[8..]);
+        let high = u64::from_le_bytes(halves);
+        halves.copy_from_slice(&xmm[..8]);
+        out.str("PROBE: xmm")
+            .dec(index as u64)
+            .str(" = ")
+            .hex(high)
+            .str(":")
+            .hex(u64::from_le_bytes(halves))
+            .str("\n");
+    }
+    false
+}
+
+/// The digest the loader patched into the purgatory image.
+fn digest(out: &mut Serial, expected: &Expectation) -> Option<[u8; 32]> {
+    let at = expected
+        .purgatory_start
+        .checked_add(expected.digest_offset)?;
+    if at
+        .checked_add(32)
+        .is_none_or(|end| end > expected.purgatory_end)
+    {
+        out.str("PROBE: the digest offset ")
+            .hex(expected.digest_offset)
+            .str(" is outside the purgatory image MISMATCH\n");
+        return None;
+    }
+    // SAFETY: inside the purgatory image (checked above), a kexec segment and
+    // so identity-mapped; nothing writes it any more.
+    Some(unsafe { read_volatile(at as *const [u8; 32]) })
 }

@@ -5,6 +5,7 @@ use core::arch::global_asm;
 use core::cell::UnsafeCell;
 use core::mem::offset_of;
 use purgatory_abi::Entry64Regs;
+use register_probe::control::{CR0_EM, CR0_TS, CR4_OSFXSR};
 
 /// The CPU state at entry, written once by `probe_start`.
 #[repr(C)]
@@ -26,7 +27,11 @@ pub struct Saved {
     pub cr0: u64,
     pub cr3: u64,
     pub cr4: u64,
+    /// xmm0-xmm15, read after the control registers were recorded.
+    pub xmm: [[u8; 16]; XMM_COUNT],
 }
+
+pub const XMM_COUNT: usize = 16;
 
 impl Saved {
     pub fn gdt_limit(&self) -> u16 {
@@ -70,6 +75,7 @@ const ZERO_SAVED: Saved = Saved {
     cr0: 0,
     cr3: 0,
     cr4: 0,
+    xmm: [[0; 16]; XMM_COUNT],
 };
 
 pub static SAVED: SavedCell = SavedCell(UnsafeCell::new(ZERO_SAVED));
@@ -110,4 +116,7 @@ global_asm!(
     cr0 = const offset_of!(Saved, cr0),
     cr3 = const offset_of!(Saved, cr3),
     cr4 = const offset_of!(Saved, cr4),
+    xmm = const offset_of!(Saved, xmm),
+    cr0_em_ts = const CR0_EM | CR0_TS,
+    cr4_osfxsr = const CR4_OSFXSR,
 );

@@ -42,6 +42,31 @@ probe_start:
     mov [rip + {saved} + {cr3}], rax
     mov rax, cr4
     mov [rip + {saved} + {cr4}], rax
+    /* Then SSE on (EM and TS clear, OSFXSR set), only to read what the
+     * purgatory left in the XMM registers: its SHA-NI path leaves the digest
+     * there. The values recorded above are the ones checked. */
+    mov rax, cr0
+    and rax, ~{cr0_em_ts}
+    mov cr0, rax
+    mov rax, cr4
+    or rax, {cr4_osfxsr}
+    mov cr4, rax
+    movdqu [rip + {saved} + {xmm} + 0x00], xmm0
+    movdqu [rip + {saved} + {xmm} + 0x10], xmm1
+    movdqu [rip + {saved} + {xmm} + 0x20], xmm2
+    movdqu [rip + {saved} + {xmm} + 0x30], xmm3
+    movdqu [rip + {saved} + {xmm} + 0x40], xmm4
+    movdqu [rip + {saved} + {xmm} + 0x50], xmm5
+    movdqu [rip + {saved} + {xmm} + 0x60], xmm6
+    movdqu [rip + {saved} + {xmm} + 0x70], xmm7
+    movdqu [rip + {saved} + {xmm} + 0x80], xmm8
+    movdqu [rip + {saved} + {xmm} + 0x90], xmm9
+    movdqu [rip + {saved} + {xmm} + 0xa0], xmm10
+    movdqu [rip + {saved} + {xmm} + 0xb0], xmm11
+    movdqu [rip + {saved} + {xmm} + 0xc0], xmm12
+    movdqu [rip + {saved} + {xmm} + 0xd0], xmm13
+    movdqu [rip + {saved} + {xmm} + 0xe0], xmm14
+    movdqu [rip + {saved} + {xmm} + 0xf0], xmm15
     call {main}
     ud2                             /* {main} never returns */
     .size probe_start, . - probe_start

@@ -2,9 +2,13 @@
 //! and the e2e suite agree on, declared once for all three.
 //!
 //! * The **expectation page**: the loader points RSI at a page holding
-//!   [`Expectation`] (a magic, the `entry64_regs` it wrote into the purgatory and
-//!   where the purgatory lies), so the probe can compare every register with
-//!   what was asked rather than with values baked into it.
+//!   [`Expectation`] (a magic, the `entry64_regs` it wrote into the purgatory,
+//!   where the purgatory lies, the CR0/CR4 the kexec hands over, the
+//!   `purgatory_flags` it set and where the digest is), so the probe can compare
+//!   every register with what was asked rather than with values baked into it.
+//! * The **hash path** rules ([`control`], [`sha`]): which CR0/CR4 Linux's kexec
+//!   leaves for the purgatory, when the purgatory hashes with SHA-NI, and the
+//!   trace that path leaves in the XMM registers.
 //! * The **guest protocol**: the markers the guests print on the serial port
 //!   and the `isa-debug-exit` values they exit QEMU with.
 //! * The **filler pattern** of the large-initrd scenario, so that the second
@@ -12,11 +16,15 @@
 #![no_std]
 #![warn(missing_docs)]
 
+pub mod control;
+pub mod sha;
+
 use core::mem::{offset_of, size_of};
 use purgatory_abi::{ENTRY64_REG_COUNT, Entry64Regs};
 
-/// First word of the expectation page: "KXPROBE1" in memory order.
-pub const EXPECTATION_MAGIC: u64 = u64::from_le_bytes(*b"KXPROBE1");
+/// First word of the expectation page: "KXPROBE2" in memory order (2: the
+/// page grew the control-register and hash-path fields).
+pub const EXPECTATION_MAGIC: u64 = u64::from_le_bytes(*b"KXPROBE2");
 
 /// The page RSI points at when the probe is entered.
 #[repr(C)]
@@ -31,6 +39,21 @@ pub struct Expectation {
     pub purgatory_start: u64, // 0x90
     /// End of the purgatory image (`start + p_memsz`).
     pub purgatory_end: u64, // 0x98
+    /// CR0 as the kexec hands it to the purgatory, in the bits of `cr0_mask`:
+    /// the purgatory must pass it on unchanged (see [`control`]).
+    pub cr0: u64, // 0xa0
+    /// The CR0 bits the loader knows.
+    pub cr0_mask: u64, // 0xa8
+    /// CR4 likewise.
+    pub cr4: u64, // 0xb0
+    /// The CR4 bits the loader knows.
+    pub cr4_mask: u64, // 0xb8
+    /// The `purgatory_flags` the loader wrote: with the CPU's CPUID they
+    /// decide which hash path the purgatory must take.
+    pub purgatory_flags: u64, // 0xc0
+    /// Offset of `purgatory_sha256_digest` in the purgatory image. The digest
+    /// covers this page, so the page cannot hold it; the probe reads it there.
+    pub digest_offset: u64, // 0xc8
 }
 
 /// Bytes of the expectation block at the start of the page.
@@ -38,16 +61,24 @@ pub const EXPECTATION_SIZE: usize = size_of::<Expectation>();
 
 const _: () = assert!(offset_of!(Expectation, regs) == 0x08);
 const _: () = assert!(offset_of!(Expectation, purgatory_start) == 0x90);
-const _: () = assert!(EXPECTATION_SIZE == 0xa0);
+const _: () = assert!(offset_of!(Expectation, cr0) == 0xa0);
+const _: () = assert!(offset_of!(Expectation, digest_offset) == 0xc8);
+const _: () = assert!(EXPECTATION_SIZE == 0xd0);
 
 impl Expectation {
     /// The little-endian bytes the loader puts at the start of the page.
     pub fn to_bytes(&self) -> [u8; EXPECTATION_SIZE] {
         let mut out = [0u8; EXPECTATION_SIZE];
-        let words = [self.magic]
-            .into_iter()
-            .chain(self.regs.to_array())
-            .chain([self.purgatory_start, self.purgatory_end]);
+        let words = [self.magic].into_iter().chain(self.regs.to_array()).chain([
+            self.purgatory_start,
+            self.purgatory_end,
+            self.cr0,
+            self.cr0_mask,
+            self.cr4,
+            self.cr4_mask,
+            self.purgatory_flags,
+            self.digest_offset,
+        ]);
         for (chunk, word) in out.chunks_exact_mut(8).zip(words) {
             chunk.copy_from_slice(&word.to_le_bytes());
         }
@@ -107,6 +138,15 @@ pub mod protocol {
     pub const PROBE_PASS: &str = "PROBE-PASS";
     /// See [`PROBE_PASS`].
     pub const PROBE_FAIL: &str = "PROBE-FAIL";
+    /// `PROBE-CR: cr0=0x… cr4=0x…`: the control registers at the probe's entry.
+    pub const PROBE_CR: &str = "PROBE-CR:";
+    /// `PROBE-CPU: sha_ni present|absent`: CPUID.7.0:EBX.SHA as the probe saw it.
+    pub const PROBE_CPU: &str = "PROBE-CPU:";
+    /// `PROBE-PATH: sha-ni|software`: the hash path the XMM registers show.
+    pub const PROBE_PATH: &str = "PROBE-PATH:";
+    /// `kexec-load`'s plan line `  hash         sha-ni|software: why`: the path
+    /// the purgatory will take, by the same rule.
+    pub const LOADER_HASH: &str = "  hash ";
     /// The e2e `/init`'s verdict lines start with these.
     pub const INIT_PASS: &str = "E2E-PASS";
     /// See [`INIT_PASS`].
@@ -191,13 +231,23 @@ mod tests {
             regs: distinctive_regs(),
             purgatory_start: 0x1000,
             purgatory_end: 0x9000,
+            cr0: control::LOADER_CR0,
+            cr0_mask: control::CR0_KNOWN,
+            cr4: control::loader_cr4(true),
+            cr4_mask: control::CR4_KNOWN,
+            purgatory_flags: 1,
+            digest_offset: 0x4a0,
         };
         let bytes = e.to_bytes();
-        assert_eq!(&bytes[..8], b"KXPROBE1");
+        assert_eq!(&bytes[..8], b"KXPROBE2");
         assert_eq!(bytes[0x08..0x10], distinctive_regs().rax.to_le_bytes());
         assert_eq!(bytes[0x88..0x90], distinctive_regs().rip.to_le_bytes());
         assert_eq!(bytes[0x90..0x98], 0x1000u64.to_le_bytes());
         assert_eq!(bytes[0x98..0xa0], 0x9000u64.to_le_bytes());
+        assert_eq!(bytes[0xa0..0xa8], control::LOADER_CR0.to_le_bytes());
+        assert_eq!(bytes[0xb8..0xc0], control::CR4_KNOWN.to_le_bytes());
+        assert_eq!(bytes[0xc0..0xc8], 1u64.to_le_bytes());
+        assert_eq!(bytes[0xc8..0xd0], 0x4a0u64.to_le_bytes());
     }
 
     #[test]

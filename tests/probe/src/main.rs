@@ -4,10 +4,14 @@
 //! (RSI points at a copy, see the library), checks CS = 0x10, DS/ES/SS/FS/GS =
 //! 0x18, RFLAGS.IF = 0 and the GDT, prints one line per check and a verdict on
 //! COM1, and exits QEMU through `isa-debug-exit` with a pass or fail code.
+//! It also checks that CR0 and CR4 are what the kexec set up (the purgatory's
+//! SHA-NI path turns SSE on and must turn it off again) and that the hash path
+//! the XMM registers show is the one CPUID and `purgatory_flags` demand.
 //!
-//! Like the purgatory it is one relocation-free segment (see `probe.ld`), runs
-//! at any page-aligned address, and uses no SSE (the target has none): it is
-//! entered with CR4.OSFXSR possibly clear.
+//! Like the purgatory it is one relocation-free segment (see `probe.ld`) and
+//! runs at any page-aligned address. Its compiled code uses no SSE (the target
+//! has none); only the entry code switches SSE on, after recording CR0 and CR4,
+//! to store the XMM registers.
 #![no_std]
 #![no_main]
 
@@ -25,7 +29,7 @@ extern "C" fn probe_main() -> ! {
     out.str("\n");
     if check::run(&mut out, &saved) {
         out.str(PROBE_PASS)
-            .str(": all 17 entry registers, 6 selectors, RFLAGS.IF and the GDT are as expected\n");
+            .str(": all 17 entry registers, 6 selectors, RFLAGS.IF, the GDT, CR0/CR4 and the hash path are as expected\n");
         exit_qemu(EXIT_PASS)
     }
     out.str(PROBE_FAIL)

@@ -52,6 +52,24 @@ impl Serial {
         self
     }
 
+    /// `value` in decimal.
+    pub fn dec(&mut self, mut value: u64) -> &mut Self {
+        let mut digits = [0u8; 20];
+        let mut count = 0;
+        loop {
+            digits[count] = b'0' + (value % 10) as u8;
+            count += 1;
+            value /= 10;
+            if value == 0 {
+                break;
+            }
+        }
+        for &digit in digits[..count].iter().rev() {
+            self.byte(digit);
+        }
+        self
+    }
+
     /// `0x` and sixteen hex digits: every value is printed in full.
     pub fn hex(&mut self, value: u64) -> &mut Self {
         self.str("0x");

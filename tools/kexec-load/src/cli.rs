@@ -1,8 +1,10 @@
 //! The command line.
 
+use crate::console::parse_console;
 use crate::memmap::SYSFS_MEMMAP;
 use crate::plan::PurgatoryAddr;
 use clap::Parser;
+use purgatory_abi::FailurePolicy;
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
@@ -60,9 +62,26 @@ pub struct Args {
     #[arg(long)]
     pub software_sha256: bool,
 
+    /// The purgatory's console: ttyS0..ttyS3 or the I/O port of a 16550
+    /// (port I/O only; it is programmed at 115200 8N1). Default: the running
+    /// kernel's console if that is a port-I/O serial port, else none.
+    #[arg(long, value_name = "ttySN|PORT", value_parser = parse_console)]
+    pub console: Option<u16>,
+
+    /// The purgatory prints nothing and touches no I/O port.
+    #[arg(long, conflicts_with = "console")]
+    pub no_console: bool,
+
+    /// What the purgatory does if verification fails: halt (the CPU stops,
+    /// as Linux's purgatory does) or reset (reboot into the firmware).
+    #[arg(long, value_name = "halt|reset", default_value = "halt", value_parser = parse_failure_policy)]
+    pub on_failure: FailurePolicy,
+
     /// IMAGE is a flat payload entered at load + --entry-offset, not a bzImage.
-    /// RSI then points at an expectation page (magic + entry64_regs) and every
-    /// other register holds a distinctive value: the register probe's protocol.
+    /// RSI then points at an expectation page (magic, entry64_regs, the CR0/CR4
+    /// the kexec sets up, purgatory_flags, the digest's offset in the purgatory)
+    /// and every other register holds a distinctive value: the register probe's
+    /// protocol.
     #[arg(long)]
     pub raw: bool,
 
@@ -123,6 +142,14 @@ fn parse_purgatory_addr(text: &str) -> Result<PurgatoryAddr, String> {
     }
 }
 
+fn parse_failure_policy(text: &str) -> Result<FailurePolicy, String> {
+    match text {
+        "halt" => Ok(FailurePolicy::Halt),
+        "reset" => Ok(FailurePolicy::Reset),
+        _ => Err(format!("{text:?}: expected halt or reset")),
+    }
+}
+
 /// `SEGMENT[+OFFSET]`.
 pub fn parse_corruption(text: &str) -> Result<(String, Option<u64>), String> {
     match text.split_once('+') {
@@ -171,5 +198,22 @@ mod tests {
         assert!(Args::try_parse_from(["kexec-load", "--dry-run", "x", "--exec"]).is_err());
         assert!(Args::try_parse_from(["kexec-load"]).is_err());
         assert!(Args::try_parse_from(["kexec-load", "--unload"]).is_ok());
+    }
+
+    #[test]
+    fn console_and_failure_options() {
+        let args = Args::try_parse_from(["kexec-load", "x", "--console", "ttyS1"]).unwrap();
+        assert_eq!(
+            (args.console, args.on_failure),
+            (Some(0x2f8), FailurePolicy::Halt)
+        );
+        let args = Args::try_parse_from(["kexec-load", "x", "--on-failure", "reset"]).unwrap();
+        assert_eq!(args.on_failure, FailurePolicy::Reset);
+        assert!(Args::try_parse_from(["kexec-load", "x", "--on-failure", "panic"]).is_err());
+        assert!(
+            Args::try_parse_from(["kexec-load", "x", "--console", "0x3f8", "--no-console"])
+                .is_err()
+        );
+        assert!(Args::try_parse_from(["kexec-load", "x", "--console", "ttyAMA0"]).is_err());
     }
 }

@@ -181,6 +181,7 @@ pub fn unload() -> Result<(), KexecError> {
 
 /// Reboots into the loaded image; returns only on failure.
 pub fn reboot_into_loaded_image() -> KexecError {
+    clear_vector_registers();
     // SAFETY: sync(2) has no preconditions; reboot(2) with the KEXEC command
     // either does not return or fails with errno set.
     let error = unsafe {
@@ -200,6 +201,28 @@ pub fn reboot_into_loaded_image() -> KexecError {
 }
 
 /// The likely causes of `error`, checked against this machine's state.
+/// Zeroes xmm0-xmm15 before the reboot. The kernel does not touch them on its
+/// way to the purgatory, so the next stage would find this process's values,
+/// among them, with sha2's SHA-NI backend, the state of the digest this tool
+/// computed. Zeroed, whatever they hold after the purgatory is the purgatory's:
+/// the register probe reads its SHA-NI path's final state there.
+fn clear_vector_registers() {
+    // SAFETY: only the XMM registers change, and all are declared clobbered.
+    unsafe {
+        std::arch::asm!(
+            "pxor xmm0, xmm0", "pxor xmm1, xmm1", "pxor xmm2, xmm2", "pxor xmm3, xmm3",
+            "pxor xmm4, xmm4", "pxor xmm5, xmm5", "pxor xmm6, xmm6", "pxor xmm7, xmm7",
+            "pxor xmm8, xmm8", "pxor xmm9, xmm9", "pxor xmm10, xmm10", "pxor xmm11, xmm11",
+            "pxor xmm12, xmm12", "pxor xmm13, xmm13", "pxor xmm14, xmm14", "pxor xmm15, xmm15",
+            out("xmm0") _, out("xmm1") _, out("xmm2") _, out("xmm3") _,
+            out("xmm4") _, out("xmm5") _, out("xmm6") _, out("xmm7") _,
+            out("xmm8") _, out("xmm9") _, out("xmm10") _, out("xmm11") _,
+            out("xmm12") _, out("xmm13") _, out("xmm14") _, out("xmm15") _,
+            options(nomem, nostack, preserves_flags),
+        );
+    }
+}
+
 fn explain(error: &io::Error, load: Option<(&Plan, &[MemoryRange])>) -> Vec<String> {
     let mut causes = Vec::new();
     match error.raw_os_error() {
@@ -306,6 +329,9 @@ mod tests {
             regs: Entry64Regs::ZERO,
             digest: [0; 32],
             purgatory_policy: Policy::Lowest { min: 0 },
+            hash: (register_probe::sha::HashPath::Software, ""),
+            console: crate::console::Console::off("test"),
+            on_failure: purgatory_abi::FailurePolicy::Halt,
             notes: Vec::new(),
         }
     }

@@ -2,13 +2,14 @@
 //! relocation-free purgatory of this workspace, and reboots into it.
 //!
 //! The work is split so that everything but the final system calls runs
-//! without privilege: [`bzimage`] validates the kernel, [`memmap`] reads the
+//! without privilege: [`console`] picks the purgatory's console, [`bzimage`] validates the kernel, [`memmap`] reads the
 //! firmware map, [`layout`] places segments, [`zeropage`] builds the boot
 //! parameters, [`plan`] patches the purgatory and assembles the segment list,
 //! and [`kexec`] checks the kernel's rules and makes the calls.
 
 mod bzimage;
 mod cli;
+mod console;
 mod kexec;
 mod layout;
 mod memmap;
@@ -113,6 +114,17 @@ fn run(args: Args) -> Result<(), Error> {
             cmdline: cmdline(&args)?,
         }
     };
+    let console = match (args.no_console, args.console) {
+        (true, _) => console::Console::off("--no-console"),
+        (false, Some(port)) => console::given(port),
+        (false, None) => console::detect(Path::new("/sys")),
+    };
+    if let Some(warning) = console::baud_warning(
+        &console,
+        &std::fs::read_to_string("/proc/cmdline").unwrap_or_default(),
+    ) {
+        eprintln!("kexec-load: {warning}");
+    }
     let request = Request {
         payload,
         purgatory_addr: args.purgatory_addr,
@@ -124,6 +136,9 @@ fn run(args: Args) -> Result<(), Error> {
         } else {
             0
         },
+        cpuid: register_probe::sha::Cpuid::read(),
+        console,
+        on_failure: args.on_failure,
     };
     let mut plan = plan::build(request, &map).map_err(Error::Plan)?;
     let corruption = args

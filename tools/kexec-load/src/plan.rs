@@ -4,13 +4,18 @@
 //! load would hand to the kernel.
 
 use crate::bzimage::BzImage;
+use crate::console::Console;
 use crate::layout::{Layout, PAGE_SIZE, PlaceError, Policy};
 use crate::memmap::MemoryRange;
 use crate::zeropage::{self, Addresses, ZERO_PAGE_SIZE, ZeroPageError};
 use purgatory_abi::{
-    Entry64Regs, FLAG_SOFTWARE_SHA256, FLAGS_SYMBOL, STACK_END_SYMBOL, Sha256Digest,
+    Entry64Regs, FLAG_SOFTWARE_SHA256, FLAGS_SYMBOL, FailurePolicy, SHA256_DIGEST_SYMBOL,
+    STACK_END_SYMBOL, Sha256Digest,
 };
 use purgatory_host::{LoadError, Purgatory, Segment};
+use register_probe::control::{CR0_KNOWN, CR4_KNOWN, LOADER_CR0, loader_cr4};
+use register_probe::protocol::LOADER_HASH;
+use register_probe::sha::{Cpuid, HashPath};
 use register_probe::{EXPECTATION_MAGIC, Expectation, distinctive_regs};
 use std::fmt;
 
@@ -61,6 +66,12 @@ pub struct Request<'a> {
     pub host_5level: bool,
     /// `purgatory_flags` (`FLAG_*` of the ABI); 0 as shipped.
     pub purgatory_flags: u64,
+    /// The CPU the purgatory will run on: with the flags, it decides the hash path.
+    pub cpuid: Cpuid,
+    /// Where the purgatory reports its progress and any failure.
+    pub console: Console,
+    /// What the purgatory does on a mismatch (`FLAG_RESET_ON_FAILURE`).
+    pub on_failure: FailurePolicy,
 }
 
 /// One `kexec_segment`.
@@ -95,6 +106,11 @@ pub struct Plan {
     pub digest: Sha256Digest,
     /// How the purgatory's address was chosen.
     pub purgatory_policy: Policy,
+    /// How the purgatory will hash, and why.
+    pub hash: (HashPath, &'static str),
+    /// `purgatory_console_port`, and why.
+    pub console: Console,
+    pub on_failure: FailurePolicy,
     /// Extra lines for the user.
     pub notes: Vec<String>,
 }
@@ -183,6 +199,13 @@ pub fn build(request: Request<'_>, map: &[MemoryRange]) -> Result<Plan, PlanErro
     let mut notes = Vec::new();
     let mut purgatory = Purgatory::embedded()?;
     purgatory.write_symbol(FLAGS_SYMBOL, &request.purgatory_flags.to_le_bytes())?;
+    purgatory.set_failure_policy(request.on_failure)?;
+    // What the purgatory reads, reset bit included: the probe's expectation
+    // page carries it.
+    let purgatory_flags = purgatory.flags()?;
+    if let Some(port) = request.console.port {
+        purgatory.set_console_port(port)?;
+    }
     if request.purgatory_flags & FLAG_SOFTWARE_SHA256 != 0 {
         notes.push(
             "purgatory_flags: FLAG_SOFTWARE_SHA256, the portable SHA-256 even with SHA extensions"
@@ -358,11 +381,24 @@ pub fn build(request: Request<'_>, map: &[MemoryRange]) -> Result<Plan, PlanErro
             regs.rsp = purgatory_addr + stack_end;
             regs.rip = payload_addr + entry_offset;
             purgatory.set_entry_regs(&regs)?;
+            let digest_offset = purgatory
+                .image()
+                .symbol(SHA256_DIGEST_SYMBOL)
+                .map(|symbol| symbol.offset)
+                .ok_or_else(|| LoadError::UnknownSymbol {
+                    name: SHA256_DIGEST_SYMBOL.into(),
+                })?;
             let expectation = Expectation {
                 magic: EXPECTATION_MAGIC,
                 regs: purgatory.entry_regs()?,
                 purgatory_start: purgatory_addr,
                 purgatory_end: purgatory_addr + purgatory_size,
+                cr0: LOADER_CR0,
+                cr0_mask: CR0_KNOWN,
+                cr4: loader_cr4(request.host_5level),
+                cr4_mask: CR4_KNOWN,
+                purgatory_flags,
+                digest_offset,
             };
             let len = bytes.len() as u64;
             let segments = vec![
@@ -407,8 +443,25 @@ pub fn build(request: Request<'_>, map: &[MemoryRange]) -> Result<Plan, PlanErro
         regs: purgatory.entry_regs()?,
         digest,
         purgatory_policy,
+        hash: hash_path(&request.cpuid, request.purgatory_flags),
+        console: request.console,
+        on_failure: request.on_failure,
         notes,
     })
+}
+
+/// The purgatory's own rule (see `register_probe::sha`), with the reason.
+fn hash_path(cpuid: &Cpuid, purgatory_flags: u64) -> (HashPath, &'static str) {
+    let path = HashPath::expected(cpuid, purgatory_flags);
+    let why = match path {
+        HashPath::ShaNi => "the CPU has SHA, SSSE3 and SSE4.1",
+        HashPath::Software if purgatory_flags & FLAG_SOFTWARE_SHA256 != 0 => {
+            "--software-sha256 (FLAG_SOFTWARE_SHA256)"
+        }
+        HashPath::Software if !cpuid.sha() => "the CPU lacks the SHA extensions",
+        HashPath::Software => "the CPU lacks SSSE3 or SSE4.1",
+    };
+    (path, why)
 }
 
 fn segment(name: &'static str, bytes: Vec<u8>, addr: u64, mem: u64) -> PlannedSegment {
@@ -474,6 +527,13 @@ impl Plan {
     /// (the test switch): `offset` defaults to the middle of its bytes.
     pub fn corrupt(&mut self, name: &str, offset: Option<u64>) -> Result<String, String> {
         let known: Vec<_> = self.segments.iter().map(|s| s.name).collect();
+        // The verified segments are the region table in order: this index is
+        // the one the purgatory names on a mismatch.
+        let region = self
+            .segments
+            .iter()
+            .filter(|s| s.verified)
+            .position(|s| s.name == name);
         let segment = self
             .segments
             .iter_mut()
@@ -498,8 +558,10 @@ impl Plan {
         let before = *byte;
         *byte = !before;
         Ok(format!(
-            "TEST: flipped the byte at {:#x} ({name} + {offset:#x}) from {before:#04x} to {:#04x} after the digest: the purgatory must refuse to start this image",
+            "TEST: flipped the byte at {:#x} (segment {} at {:#x}, {name} + {offset:#x}) from {before:#04x} to {:#04x} after the digest: the purgatory must refuse to start this image",
             segment.addr + offset,
+            region.unwrap_or_default(),
+            segment.addr,
             !before
         ))
     }
@@ -538,6 +600,21 @@ impl Plan {
             regions.len()
         )?;
         writeln!(out, "  purgatory    {} ", self.purgatory_policy)?;
+        writeln!(
+            out,
+            "{LOADER_HASH:<15}{}: {}",
+            self.hash.0.name(),
+            self.hash.1
+        )?;
+        writeln!(out, "  console      {}", self.console)?;
+        writeln!(
+            out,
+            "  on-failure   {}",
+            match self.on_failure {
+                FailurePolicy::Halt => "halt (cli; hlt, as Linux)",
+                FailurePolicy::Reset => "reset (port 0xcf9, else a triple fault)",
+            }
+        )?;
         writeln!(out, "  entry        {:#x} (purgatory_start)", self.entry)?;
         let r = &self.regs;
         writeln!(
@@ -606,6 +683,9 @@ mod tests {
             verify: true,
             host_5level: false,
             purgatory_flags: 0,
+            cpuid: Cpuid::default(),
+            console: Console::off("test"),
+            on_failure: FailurePolicy::Halt,
         }
     }
 
@@ -737,6 +817,75 @@ mod tests {
                 .iter()
                 .any(|n| n.contains("FLAG_SOFTWARE_SHA256"))
         );
+        assert_eq!(plan.hash.0, HashPath::Software);
+    }
+
+    #[test]
+    fn the_plan_announces_the_hash_path() {
+        let sha_cpu = Cpuid {
+            max_leaf: 7,
+            leaf1_ecx: 1 << 9 | 1 << 19,
+            leaf1_edx: 7 << 24,
+            leaf7_ebx: 1 << 29,
+        };
+        assert_eq!(hash_path(&sha_cpu, 0).0, HashPath::ShaNi);
+        assert!(
+            hash_path(&sha_cpu, FLAG_SOFTWARE_SHA256)
+                .1
+                .contains("--software-sha256")
+        );
+        let no_sha = Cpuid {
+            leaf7_ebx: 0,
+            ..sha_cpu
+        };
+        assert!(hash_path(&no_sha, 0).1.contains("lacks the SHA"));
+        let bytes = synthetic_bzimage(0x3000);
+        let mut request = bz_request(BzImage::parse(&bytes).unwrap(), None, PurgatoryAddr::High);
+        request.cpuid = sha_cpu;
+        let mut text = Vec::new();
+        build(request, &map()).unwrap().print(&mut text).unwrap();
+        let text = String::from_utf8(text).unwrap();
+        assert!(
+            text.lines()
+                .any(|l| l == "  hash         sha-ni: the CPU has SHA, SSSE3 and SSE4.1"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn console_and_reset_are_patched_and_printed() {
+        let bytes = synthetic_bzimage(0x3000);
+        let image = BzImage::parse(&bytes).unwrap();
+        let mut request = bz_request(image, None, PurgatoryAddr::High);
+        request.console = crate::console::given(0x2f8);
+        request.on_failure = FailurePolicy::Reset;
+        let mut plan = build(request, &map()).unwrap();
+        let image = Purgatory::embedded().unwrap();
+        let at = |name| image.image().symbol(name).unwrap().offset as usize;
+        let purgatory = plan.purgatory().unwrap();
+        let port_at = at(purgatory_abi::CONSOLE_PORT_SYMBOL);
+        assert_eq!(
+            purgatory.bytes[port_at..port_at + 2],
+            0x2f8u16.to_le_bytes()
+        );
+        let flags_at = at(FLAGS_SYMBOL);
+        assert_eq!(
+            purgatory.bytes[flags_at..flags_at + 8],
+            purgatory_abi::FLAG_RESET_ON_FAILURE.to_le_bytes()
+        );
+        let mut text = Vec::new();
+        plan.print(&mut text).unwrap();
+        let text = String::from_utf8(text).unwrap();
+        assert!(
+            text.contains("  console      16550 at 0x2f8, 115200 8N1 (ttyS1, --console)"),
+            "{text}"
+        );
+        assert!(text.contains("  on-failure   reset"), "{text}");
+        let note = plan.corrupt("boot-params", Some(0)).unwrap();
+        assert!(
+            note.contains("(segment 1 at 0x10000, boot-params + 0x0)"),
+            "{note}"
+        );
     }
 
     #[test]
@@ -767,8 +916,11 @@ mod tests {
             purgatory_addr: PurgatoryAddr::Below4G,
             seed: 0,
             verify: true,
-            host_5level: false,
-            purgatory_flags: 0,
+            host_5level: true,
+            purgatory_flags: FLAG_SOFTWARE_SHA256,
+            cpuid: Cpuid::default(),
+            console: Console::off("test"),
+            on_failure: FailurePolicy::Halt,
         };
         let plan = build(request, &map()).unwrap();
         let [payload_seg, page, purgatory] = &plan.segments[..] else {
@@ -794,6 +946,17 @@ mod tests {
             regs: plan.regs,
             purgatory_start: purgatory.addr,
             purgatory_end: purgatory.addr + Purgatory::embedded().unwrap().image().mem_size(),
+            cr0: LOADER_CR0,
+            cr0_mask: CR0_KNOWN,
+            cr4: loader_cr4(true),
+            cr4_mask: CR4_KNOWN,
+            purgatory_flags: FLAG_SOFTWARE_SHA256,
+            digest_offset: Purgatory::embedded()
+                .unwrap()
+                .image()
+                .symbol(SHA256_DIGEST_SYMBOL)
+                .unwrap()
+                .offset,
         };
         assert_eq!(&page.bytes[..], &expected.to_bytes()[..]);
     }
@@ -812,6 +975,9 @@ mod tests {
             verify: true,
             host_5level: false,
             purgatory_flags: 0,
+            cpuid: Cpuid::default(),
+            console: Console::off("test"),
+            on_failure: FailurePolicy::Halt,
         };
         let mut plan = build(request, &map()).unwrap();
         let before = plan.clone();
@@ -869,6 +1035,9 @@ mod tests {
             verify: true,
             host_5level: false,
             purgatory_flags: 0,
+            cpuid: Cpuid::default(),
+            console: Console::off("test"),
+            on_failure: FailurePolicy::Halt,
         };
         assert!(
             build(request, &map())
@@ -905,6 +1074,9 @@ mod paging_and_4g_tests {
             verify: true,
             host_5level,
             purgatory_flags: 0,
+            cpuid: Cpuid::default(),
+            console: Console::off("test"),
+            on_failure: FailurePolicy::Halt,
         }
     }
 

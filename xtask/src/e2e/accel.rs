@@ -5,12 +5,13 @@
 //! KVM internal error (measured, see the reference notes), and `-accel
 //! kvm -accel tcg` does not fall back because KVM did initialise. So the suite
 //! boots the real kernel under KVM once with a `/init` that exits QEMU; only if
-//! that reports is KVM used. The answer is cached per host kernel, QEMU and
-//! guest kernel in `target/e2e/accel-cache`.
+//! that reports is KVM used. The answer is cached per host kernel, QEMU (each
+//! variant is decided on its own) and guest kernel in `target/e2e/accel-cache`.
 
 use super::deps::{Kernel, Qemu};
 use super::guest::{self, Programs};
 use super::qemu::{self, Accel, Machine, Watch};
+use super::variant::Variant;
 use anyhow::Result;
 use register_probe::protocol::{
     INIT_FAIL, INIT_PASS, PARAM_MARKER, PARAM_STAGE, QEMU_STATUS_PASS, STAGE2,
@@ -22,7 +23,13 @@ use std::time::Duration;
 const TRIAL_TIMEOUT: Duration = Duration::from_secs(15);
 const TRIAL_MARKER: &str = "kvm-trial";
 
-pub fn decide(root: &Path, qemu: &Qemu, kernel: &Kernel, programs: &Programs) -> Result<Accel> {
+pub fn decide(
+    root: &Path,
+    variant: Variant,
+    qemu: &Qemu,
+    kernel: &Kernel,
+    programs: &Programs,
+) -> Result<Accel> {
     match std::env::var("E2E_ACCEL").as_deref() {
         Ok("kvm") => return Ok(Accel::Kvm),
         Ok("tcg") => return Ok(Accel::Tcg),
@@ -59,7 +66,8 @@ pub fn decide(root: &Path, qemu: &Qemu, kernel: &Kernel, programs: &Programs) ->
         });
     }
 
-    let work = root.join("work/kvm-trial");
+    let trial = format!("kvm-trial@{}", variant.name());
+    let work = root.join("work").join(&trial);
     std::fs::create_dir_all(&work)?;
     let initrd = work.join("initramfs.cpio");
     guest::stage2_initramfs(&initrd, programs, None)?;
@@ -75,10 +83,12 @@ pub fn decide(root: &Path, qemu: &Qemu, kernel: &Kernel, programs: &Programs) ->
     let watch = Watch {
         verdicts: vec![INIT_PASS.into(), INIT_FAIL.into()],
         fatal: qemu::FATAL_PATTERNS.iter().map(|p| p.to_string()).collect(),
+        stop_on: Vec::new(),
         halt_after: None,
+        snapshot_after: None,
         timeout: TRIAL_TIMEOUT,
     };
-    let log = root.join("logs/kvm-trial.log");
+    let log = root.join("logs").join(format!("{trial}.log"));
     let run = qemu::run(&machine, &watch, &log)?;
     let works = run.exit_status() == Some(QEMU_STATUS_PASS)
         && run

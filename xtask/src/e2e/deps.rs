@@ -1,15 +1,19 @@
 //! What the suite needs from Debian, fetched with apt and cached under
-//! `target/e2e/`: a 6.12-series kernel and QEMU.
+//! `target/e2e/`: a 6.12-series kernel and the two QEMU variants.
 //!
 //! QEMU is not installed as a package: on this machine image the preinstalled
 //! `qemu-utils` comes from bookworm-backports and `Breaks` bookworm's
 //! `qemu-system-common`, so `apt-get install qemu-system-x86` would remove it.
 //! Instead the QEMU packages are downloaded (`apt-get download`) and unpacked
-//! into a private directory, and only their runtime libraries, which conflict
-//! with nothing, are installed (with `--no-remove`, so apt aborts rather than
-//! remove anything). A `qemu-system-x86_64` already on `PATH`, or the one in
-//! `E2E_QEMU`, is used as is.
+//! into a private directory per variant (`qemu/` for bookworm's 7.2, `qemu10/`
+//! for bookworm-backports' 10, fetched through the private apt state of
+//! [`backports`](super::backports)), and only their runtime libraries, which
+//! conflict with nothing, are installed (with `--no-remove`, so apt aborts
+//! rather than remove anything). `E2E_QEMU` / `E2E_QEMU10` name a binary to use
+//! instead.
 
+use super::backports;
+use super::variant::Variant;
 use crate::cmd;
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
@@ -45,7 +49,60 @@ pub struct Qemu {
     pub version: String,
 }
 
-fn is_root() -> bool {
+/// How apt runs: with the system's state, or with a private one (its own
+/// sources list, package lists and cache, see [`backports`]) on top of the
+/// system's configuration.
+#[derive(Debug, Clone, Default)]
+pub struct Apt {
+    /// `-o` options, each `Name=value`.
+    options: Vec<String>,
+}
+
+impl Apt {
+    pub fn system() -> Self {
+        Self::default()
+    }
+
+    pub fn with_options(options: Vec<String>) -> Self {
+        Self { options }
+    }
+
+    pub fn is_private(&self) -> bool {
+        !self.options.is_empty()
+    }
+
+    /// The same state, with `release`'s versions preferred over the default ones.
+    pub fn preferring(&self, release: &str) -> Self {
+        let mut options = self.options.clone();
+        options.push(format!("APT::Default-Release={release}"));
+        Self { options }
+    }
+
+    /// `apt-get` or `apt-cache` with this state's options.
+    pub fn command(&self, program: &str) -> Command {
+        let mut command = Command::new(program);
+        for option in &self.options {
+            command.args(["-o", option]);
+        }
+        command
+    }
+
+    /// `apt-get update`: needs root for the system's lists; a private state's
+    /// lists are ours.
+    pub fn update(&self) -> Result<()> {
+        if !self.is_private() && !is_root() {
+            bail!("the package lists need an update: run `apt-get update` as root");
+        }
+        let mut update = self.command("apt-get");
+        if is_root() {
+            // apt's `_apt` user cannot write into a root-owned target/.
+            update.args(["-o", "APT::Sandbox::User=root"]);
+        }
+        cmd::run(update.args(["update", "-qq"]))
+    }
+}
+
+pub fn is_root() -> bool {
     // Without a libc dependency: root's effective uid shows in /proc.
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -59,9 +116,9 @@ fn is_root() -> bool {
 }
 
 /// Runs `apt-get update` once when the package lists cannot resolve `package`.
-fn apt_cache_depends(package: &str) -> Result<String> {
+fn apt_cache_depends(apt: &Apt, package: &str) -> Result<String> {
     let query = || {
-        cmd::output(Command::new("apt-cache").args([
+        cmd::output(apt.command("apt-cache").args([
             "depends",
             "--no-recommends",
             "--no-suggests",
@@ -74,9 +131,9 @@ fn apt_cache_depends(package: &str) -> Result<String> {
     };
     match query() {
         Ok(out) if out.contains("Depends:") => Ok(out),
-        _ if is_root() => {
+        _ if is_root() || apt.is_private() => {
             eprintln!("e2e: apt cannot resolve {package}; running apt-get update");
-            cmd::run(Command::new("apt-get").args(["update", "-qq"]))?;
+            apt.update()?;
             query()
         }
         Ok(_) | Err(_) => bail!(
@@ -108,10 +165,10 @@ fn depends_of(apt_cache_output: &str) -> Vec<String> {
 }
 
 /// Downloads `packages` into `dir` and returns the .deb paths.
-fn apt_download(dir: &Path, packages: &[String]) -> Result<Vec<PathBuf>> {
+fn apt_download(apt: &Apt, dir: &Path, packages: &[String]) -> Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir)?;
     let download = || {
-        let mut download = Command::new("apt-get");
+        let mut download = apt.command("apt-get");
         download.current_dir(dir);
         if is_root() {
             // apt's `_apt` user cannot write into a root-owned target/.
@@ -122,11 +179,11 @@ fn apt_download(dir: &Path, packages: &[String]) -> Result<Vec<PathBuf>> {
     };
     if let Err(err) = download() {
         // Stale lists name versions the archive no longer has.
-        if !is_root() {
+        if !is_root() && !apt.is_private() {
             return Err(err.context("apt-get download failed; `apt-get update` as root may help"));
         }
         eprintln!("e2e: apt-get download failed ({err:#}); running apt-get update and retrying");
-        cmd::run(Command::new("apt-get").args(["update", "-qq"]))?;
+        apt.update()?;
         download()?;
     }
     packages
@@ -173,7 +230,7 @@ pub fn kernel(root: &Path) -> Result<Kernel> {
     }
     eprintln!("e2e: fetching {package} (about 110 MB) to extract its vmlinuz");
     let debs = root.join("debs");
-    let deb = apt_download(&debs, std::slice::from_ref(&package))?.remove(0);
+    let deb = apt_download(&Apt::system(), &debs, std::slice::from_ref(&package))?.remove(0);
     let unpack = dir.with_extension("tmp");
     let _ = std::fs::remove_dir_all(&unpack);
     std::fs::create_dir_all(&unpack)?;
@@ -199,7 +256,7 @@ pub fn kernel(root: &Path) -> Result<Kernel> {
 /// `linux-image-6.12.<n>+deb12-amd64`, from the metapackage's dependency.
 /// Without package lists, a kernel fetched earlier is used.
 fn resolve_kernel_package(root: &Path) -> Result<String> {
-    let resolved = apt_cache_depends(KERNEL_METAPACKAGE).map(|out| {
+    let resolved = apt_cache_depends(&Apt::system(), KERNEL_METAPACKAGE).map(|out| {
         depends_of(&out)
             .into_iter()
             .find(|name| name.starts_with("linux-image-6.12.") && name.ends_with("-amd64"))
@@ -255,38 +312,65 @@ fn extract_member(deb: &Path, dir: &Path, member: &str) -> Result<()> {
     Ok(())
 }
 
-/// QEMU: `E2E_QEMU`, else `qemu-system-x86_64` on `PATH`, else the Debian
-/// packages unpacked under `root/qemu` with their libraries installed.
-pub fn qemu(root: &Path) -> Result<Qemu> {
-    if let Some(path) = std::env::var_os("E2E_QEMU") {
+/// `variant`'s QEMU: the binary its environment variable names, else the
+/// Debian packages unpacked under `root`, with their libraries installed.
+pub fn qemu(root: &Path, variant: Variant) -> Result<Qemu> {
+    if let Some(path) = std::env::var_os(variant.env()) {
         return checked(PathBuf::from(path), Vec::new());
     }
-    if let Some(path) = on_path(QEMU_BINARY) {
-        return checked(path, Vec::new());
+    match variant {
+        Variant::Qemu7 => unpacked(&root.join("qemu"), &Apt::system(), None),
+        Variant::Qemu10 => {
+            let fetch = || -> Result<Qemu> {
+                let apt = backports::apt(root)?;
+                unpacked(&root.join("qemu10"), &apt, Some(backports::SUITE))
+            };
+            fetch().with_context(|| {
+                format!(
+                    "cannot get QEMU 10 from Debian's {} (the variant that makes the purgatory \
+                     take its SHA-NI path); {} may name a QEMU that emulates SHA-NI under TCG",
+                    backports::SUITE,
+                    variant.env()
+                )
+            })
+        }
     }
-    let prefix = root.join("qemu");
+}
+
+/// The QEMU packages unpacked under `prefix` (fetched once, from `release`'s
+/// versions when given), and their libraries installed.
+fn unpacked(prefix: &Path, apt: &Apt, release: Option<&str>) -> Result<Qemu> {
+    let fetching = match release {
+        Some(release) => apt.preferring(release),
+        None => apt.clone(),
+    };
     let binary = prefix.join("usr/bin").join(QEMU_BINARY);
     if !binary.is_file() {
         eprintln!("e2e: fetching QEMU from Debian into {}", prefix.display());
         let debs = apt_download(
-            &root.join("debs"),
+            &fetching,
+            &prefix.with_extension("debs"),
             &QEMU_PACKAGES
                 .iter()
                 .map(|p| p.to_string())
                 .collect::<Vec<_>>(),
         )?;
+        if let Some(release) = release {
+            ensure_from(&debs[0], release)?;
+        }
         let unpack = prefix.with_extension("tmp");
         let _ = std::fs::remove_dir_all(&unpack);
         for deb in &debs {
             cmd::run(Command::new("dpkg-deb").arg("-x").arg(deb).arg(&unpack))?;
         }
-        let _ = std::fs::remove_dir_all(&prefix);
-        std::fs::rename(&unpack, &prefix)?;
+        let _ = std::fs::remove_dir_all(prefix);
+        std::fs::rename(&unpack, prefix)?;
         for deb in debs {
             let _ = std::fs::remove_file(deb);
         }
     }
-    // Firmware lives in the unpacked tree, not where the binary was built to look.
+    // Firmware lives in the unpacked tree, not where the binary was built to
+    // look (QEMU 10 finds none without these).
     let data_args = ["usr/share/qemu", "usr/share/seabios", "usr/lib/ipxe/qemu"]
         .iter()
         .map(|dir| prefix.join(dir))
@@ -294,17 +378,22 @@ pub fn qemu(root: &Path) -> Result<Qemu> {
         .flat_map(|dir| ["-L".to_owned(), dir.display().to_string()])
         .collect();
     if version(&binary).is_err() {
-        install_runtime_libraries()?;
+        install_runtime_libraries(&fetching, apt)?;
     }
     checked(binary, data_args)
 }
 
-fn on_path(name: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join(name))
-            .find(|path| path.is_file())
-    })
+/// Backports versions carry `~bpo`: anything else means apt picked the
+/// release's own version, which would not be the variant asked for.
+fn ensure_from(deb: &Path, release: &str) -> Result<()> {
+    let version = cmd::output(Command::new("dpkg-deb").arg("-f").arg(deb).arg("Version"))?;
+    anyhow::ensure!(
+        !release.ends_with("-backports") || version.contains("~bpo"),
+        "apt fetched {} version {}, not the one from {release}",
+        deb.display(),
+        version.trim()
+    );
+    Ok(())
 }
 
 fn version(binary: &Path) -> Result<String> {
@@ -321,12 +410,14 @@ fn checked(binary: PathBuf, data_args: Vec<String>) -> Result<Qemu> {
     })
 }
 
-/// Installs the libraries the unpacked QEMU links against, as root; else
-/// fails with the exact command to run.
-fn install_runtime_libraries() -> Result<()> {
+/// Installs the libraries the unpacked QEMU links against (named by the
+/// packages as `resolving` sees them, installed with `installing`'s
+/// preferences: the release's own versions), as root; else fails with the
+/// exact command to run.
+fn install_runtime_libraries(resolving: &Apt, installing: &Apt) -> Result<()> {
     let mut wanted = Vec::new();
     for package in ["qemu-system-x86", "qemu-system-common"] {
-        for name in depends_of(&apt_cache_depends(package)?) {
+        for name in depends_of(&apt_cache_depends(resolving, package)?) {
             if !QEMU_PACKAGES.contains(&name.as_str()) && !wanted.contains(&name) {
                 wanted.push(name);
             }
@@ -349,7 +440,8 @@ fn install_runtime_libraries() -> Result<()> {
     }
     eprintln!("e2e: installing QEMU's runtime libraries: {command}");
     cmd::run(
-        Command::new("apt-get")
+        installing
+            .command("apt-get")
             .args(args)
             .args(&missing)
             .env("DEBIAN_FRONTEND", "noninteractive"),

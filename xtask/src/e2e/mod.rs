@@ -1,54 +1,78 @@
 //! `cargo xtask e2e`: the purgatory on real Linux. A Debian 6.12 kernel boots
 //! in QEMU with an initramfs whose `/init` runs `kexec-load` (this
 //! workspace's loader, with the purgatory embedded) and reboots into a second
-//! kernel or the register probe; each scenario is one QEMU run with its own
-//! log under `target/e2e/logs/`. Runs are sequential: one QEMU at a time.
+//! kernel or the register probe. Each scenario runs on one or both QEMU
+//! variants (bookworm's 7.2: the software hash path; bookworm-backports' 10:
+//! the SHA-NI path), each run named `<scenario>@<variant>` with its own log
+//! under `target/e2e/logs/`. Runs are sequential: one QEMU at a time.
 //!
-//! Modules: [`deps`] fetches QEMU and the kernel through apt, [`guest`] builds
-//! the guest programs and initramfs images ([`cpio`], [`elf`]), [`accel`]
-//! decides KVM or TCG, [`qemu`] runs and watches one boot, [`scenario`]
-//! defines and judges the scenarios; [`patched`] adds those in which the
-//! patched kernels of `cargo xtask kernel` load the purgatory themselves
+//! Modules: [`deps`] fetches QEMU and the kernel through apt ([`backports`]
+//! for QEMU 10), [`variant`] says what each QEMU proves, [`guest`] builds the
+//! guest programs and initramfs images ([`cpio`], [`elf`]), [`accel`] decides
+//! KVM or TCG, [`qemu`] runs and watches one boot, [`scenario`] defines the
+//! scenarios and [`judge`] judges their logs; [`patched`] adds those in which
+//! the patched kernels of `cargo xtask kernel` load the purgatory themselves
 //! (with broken purgatories from [`bad_purgatory`]).
 
 mod accel;
+mod backports;
 mod bad_purgatory;
 mod cpio;
 mod deps;
 mod elf;
 mod guest;
+mod judge;
 mod patched;
 mod qemu;
 mod scenario;
+mod variant;
 
 use crate::cmd::project_root;
-use anyhow::{Result, bail};
-use scenario::{Context, SCENARIOS, Scenario};
+use anyhow::{Context as _, Result, bail};
+use scenario::{Context, Outcome, SCENARIOS, Scenario, Target};
 use std::time::Instant;
+use variant::Variant;
 
 /// The options of `cargo xtask e2e`.
 #[derive(Debug, Default, clap::Args)]
 pub struct Options {
-    /// Run only this scenario (repeatable; see --list).
-    #[arg(long = "only", value_name = "SCENARIO")]
+    /// Run only this: `<scenario>@<variant>`, a scenario on every variant it
+    /// lists, or `@<variant>` for all of a variant's runs (repeatable; see --list).
+    #[arg(long = "only", value_name = "RUN")]
     pub only: Vec<String>,
-    /// List the scenarios and exit.
+    /// List the runs and exit.
     #[arg(long)]
     pub list: bool,
     /// Seed for the random purgatory address and the markers (default: from the clock).
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
-    /// Fetch QEMU and the kernel and build the guest programs, then stop.
+    /// Fetch both QEMU variants and the kernel and build the guest programs, then stop.
     #[arg(long)]
     pub prepare_only: bool,
+}
+
+/// One scenario on one variant.
+#[derive(Debug, Clone, Copy)]
+struct Planned {
+    scenario: &'static Scenario,
+    variant: Variant,
+}
+
+impl Planned {
+    fn name(&self) -> String {
+        self.scenario.run_name(self.variant)
+    }
 }
 
 pub fn run(options: &Options) -> Result<()> {
     let started = Instant::now();
     let selected = select(&options.only)?;
     if options.list {
-        for s in all() {
-            println!("{:<18} {}", s.name, s.about);
+        for variant in Variant::ALL {
+            println!("@{:<35} {}", variant.name(), variant.about());
+        }
+        for planned in all_runs() {
+            println!("{:<36} {}", planned.name(), planned.scenario.about);
         }
         return Ok(());
     }
@@ -57,37 +81,67 @@ pub fn run(options: &Options) -> Result<()> {
     crate::build::run()?;
     let root = project_root().join("target/e2e");
     std::fs::create_dir_all(root.join("logs"))?;
-    let qemu = deps::qemu(&root)?;
     let kernel = deps::kernel(&root)?;
     let programs = guest::build(&root)?;
-    if selected.iter().any(|s| s.needs_patched_kernels()) {
+    if selected.iter().any(|p| p.scenario.needs_patched_kernels()) {
         patched::prepare()?;
     }
+    let mut variants: Vec<Variant> = if options.prepare_only {
+        Variant::ALL.to_vec()
+    } else {
+        selected.iter().map(|p| p.variant).collect()
+    };
+    variants.dedup();
+    // Every variant is fetched before any run: a QEMU that cannot be had fails
+    // the suite here, with the reason, rather than skipping its runs.
+    let mut qemus = Vec::new();
+    for variant in variants {
+        let qemu = deps::qemu(&root, variant)
+            .with_context(|| format!("preparing the {} variant", variant.name()))?;
+        qemus.push((variant, qemu));
+    }
     if options.prepare_only {
+        let versions: Vec<_> = qemus
+            .iter()
+            .map(|(v, q)| format!("{}: {}", v.name(), q.version))
+            .collect();
         println!(
             "e2e: prepared {} and {} in {:.1} s",
             kernel.package,
-            qemu.version,
+            versions.join(", "),
             started.elapsed().as_secs_f64()
         );
         return Ok(());
     }
-    let accel = accel::decide(&root, &qemu, &kernel, &programs)?;
+    let mut targets = Vec::new();
+    for (variant, qemu) in qemus {
+        let accel = accel::decide(&root, variant, &qemu, &kernel, &programs)?;
+        targets.push(Target {
+            variant,
+            qemu,
+            accel,
+        });
+    }
     let seed = options
         .seed
         .or_else(|| std::env::var("E2E_SEED").ok()?.parse().ok())
         .unwrap_or_else(clock_seed);
     println!(
-        "e2e: {} scenario(s); kernel {}; {}; accelerator {}; seed {seed} (repeat with --seed {seed})",
+        "e2e: {} run(s); kernel {}; seed {seed} (repeat with --seed {seed})",
         selected.len(),
         kernel.package,
-        qemu.version,
-        accel.name()
     );
+    for target in &targets {
+        println!(
+            "e2e:   @{}: {}, accelerator {} ({})",
+            target.variant.name(),
+            target.qemu.version,
+            target.accel.name(),
+            target.variant.about()
+        );
+    }
     let context = Context {
         root: root.clone(),
-        qemu,
-        accel,
         kernel,
         programs,
         seed,
@@ -96,15 +150,20 @@ pub fn run(options: &Options) -> Result<()> {
 
     let mut failed = Vec::new();
     let mut table = Vec::new();
-    for (index, scenario) in selected.iter().enumerate() {
+    let mut paths = Vec::new();
+    for (index, planned) in selected.iter().enumerate() {
+        let name = planned.name();
         println!(
-            "e2e: [{}/{}] {}: {}",
+            "e2e: [{}/{}] {name}: {}",
             index + 1,
             selected.len(),
-            scenario.name,
-            scenario.about
+            planned.scenario.about
         );
-        let outcome = scenario.run(&context);
+        let target = targets
+            .iter()
+            .find(|t| t.variant == planned.variant)
+            .expect("every selected variant was prepared");
+        let outcome = planned.scenario.run(&context, target);
         let (passed, line) = match &outcome {
             Ok(o) => (
                 o.passed,
@@ -125,16 +184,16 @@ pub fn run(options: &Options) -> Result<()> {
             if !o.passed {
                 print_log(&o.log);
             }
+            paths.push(path_line(&name, o));
         }
-        table.push(format!("  {:<18} {line}", scenario.name));
+        table.push(format!("  {name:<36} {line}"));
         if !passed {
-            failed.push(scenario.name);
+            failed.push(name);
         }
     }
     println!(
-        "e2e: summary (kernel {}, accelerator {}, preparation {:.1} s, total {:.1} s, logs in {}):",
+        "e2e: summary (kernel {}, preparation {:.1} s, total {:.1} s, logs in {}):",
         context.kernel.package,
-        accel.name(),
         prepared.as_secs_f64(),
         started.elapsed().as_secs_f64(),
         root.join("logs").display()
@@ -143,33 +202,79 @@ pub fn run(options: &Options) -> Result<()> {
         println!("{line}");
     }
     println!(
+        "e2e: hash path and hand-over (jump to the purgatory -> next image's first line) per run:"
+    );
+    for line in &paths {
+        println!("{line}");
+    }
+    println!(
         "e2e: {} passed, {} failed",
         selected.len() - failed.len(),
         failed.len()
     );
     if !failed.is_empty() {
-        bail!("e2e scenario(s) failed: {}", failed.join(", "));
+        bail!("e2e run(s) failed: {}", failed.join(", "));
     }
     Ok(())
 }
 
-/// Every scenario: the suite's own, then the patched-kernel ones.
-fn all() -> impl Iterator<Item = &'static Scenario> {
-    SCENARIOS.iter().chain(patched::SCENARIOS)
+fn path_line(name: &str, outcome: &Outcome) -> String {
+    let path = outcome.path.map_or("?", |p| p.name());
+    let handover = outcome
+        .handover
+        .map_or_else(|| "-".into(), |s| format!("{s:.2} s"));
+    let cr = outcome.probe_cr.map_or_else(String::new, |cr| {
+        format!("  probe saw CR0={:#x} CR4={:#x}", cr.cr0, cr.cr4)
+    });
+    format!("  {name:<36} {path:<9} {handover:>7}{cr}")
 }
 
-fn select(only: &[String]) -> Result<Vec<&'static Scenario>> {
-    if only.is_empty() {
-        return Ok(all().collect());
-    }
-    only.iter()
-        .map(|name| {
-            all().find(|s| s.name == name).ok_or_else(|| {
-                let known: Vec<_> = all().map(|s| s.name).collect();
-                anyhow::anyhow!("no scenario {name:?}; scenarios: {}", known.join(", "))
-            })
+/// Every run, variant by variant: the suite's own scenarios, then the
+/// patched-kernel ones.
+fn all_runs() -> Vec<Planned> {
+    Variant::ALL
+        .iter()
+        .flat_map(|&variant| {
+            SCENARIOS
+                .iter()
+                .chain(patched::SCENARIOS)
+                .filter(move |s| s.variants.contains(&variant))
+                .map(move |scenario| Planned { scenario, variant })
         })
         .collect()
+}
+
+/// The runs `only` names, in the suite's order.
+fn select(only: &[String]) -> Result<Vec<Planned>> {
+    let all = all_runs();
+    if only.is_empty() {
+        return Ok(all);
+    }
+    let mut wanted = vec![false; all.len()];
+    for pattern in only {
+        let mut matched = false;
+        for (planned, wanted) in all.iter().zip(wanted.iter_mut()) {
+            if planned.name() == *pattern
+                || planned.scenario.name == pattern
+                || pattern.strip_prefix('@') == Some(planned.variant.name())
+            {
+                *wanted = true;
+                matched = true;
+            }
+        }
+        if !matched {
+            let known: Vec<_> = all.iter().map(Planned::name).collect();
+            bail!(
+                "no run {pattern:?}; runs: {} (a scenario name alone runs it on each of its variants, @qemu7 or @qemu10 all of a variant's)",
+                known.join(", ")
+            );
+        }
+    }
+    Ok(all
+        .into_iter()
+        .zip(wanted)
+        .filter_map(|(planned, wanted)| wanted.then_some(planned))
+        .collect())
 }
 
 fn verdict(passed: bool) -> &'static str {
@@ -189,4 +294,35 @@ fn clock_seed() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as u64 % 1_000_000_007)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(only: &[&str]) -> Vec<String> {
+        let only: Vec<String> = only.iter().map(|s| s.to_string()).collect();
+        select(&only).unwrap().iter().map(Planned::name).collect()
+    }
+
+    #[test]
+    fn selection_by_run_scenario_or_variant() {
+        assert_eq!(
+            names(&["kernel-to-kernel"]),
+            ["kernel-to-kernel@qemu7", "kernel-to-kernel@qemu10"]
+        );
+        assert_eq!(names(&["probe-low@qemu10"]), ["probe-low@qemu10"]);
+        let qemu7 = names(&["@qemu7"]);
+        assert!(qemu7.iter().all(|n| n.ends_with("@qemu7")), "{qemu7:?}");
+        assert_eq!(
+            names(&["@qemu7", "kernel-to-kernel"]).len(),
+            qemu7.len() + 1
+        );
+        assert!(select(&["nothing".into()]).is_err());
+        let all = names(&[]);
+        let mut unique = all.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), all.len());
+    }
 }

@@ -6,12 +6,20 @@
 //! with `KEXEC_FILE_DEBUG`, so the kernel logs where it put the purgatory and
 //! the entry point it computed, and reboots into the loaded image: the same
 //! kernel, with the stage-2 `/init`.
+//!
+//! They run on one QEMU variant, [`VARIANTS`]: the kernels are tiny and the
+//! suite's time counts. It is QEMU 10, whose `-cpu max` has SHA-NI under TCG,
+//! so our purgatory, which Linux loads with `purgatory_flags` as shipped, takes
+//! its default path, the SHA-NI one, with Linux's hand-off state; the C
+//! purgatory hashes in software whatever the CPU.
 
 use super::bad_purgatory;
 use super::cpio::Cpio;
 use super::guest;
+use super::judge;
 use super::qemu::{self, Ending, Machine, Run, Watch};
-use super::scenario::{Context, Outcome, Scenario};
+use super::scenario::{Context, Outcome, STARTING_NEW_KERNEL, Scenario, Target};
+use super::variant::Variant;
 use crate::build::EMBEDDED_PATH;
 use crate::cmd::project_root;
 use crate::kernel::Kernels;
@@ -42,42 +50,50 @@ pub enum Case {
     RegsSize,
 }
 
+/// Where every `kexec-file-*` scenario runs (see the module's documentation).
+const VARIANTS: &[Variant] = &[Variant::Qemu10];
+
 pub const SCENARIOS: &[Scenario] = &[
     Scenario::patched(
         "kexec-file-embedded",
         "patched Linux kexec_file_loads a kernel through our embedded purgatory; the second /init runs",
         Case::Embedded,
+        VARIANTS,
     ),
     Scenario::patched(
         "kexec-file-above-4g",
         "the same with 6 GiB: the kernel places our purgatory top-down, above 4 GiB",
         Case::EmbeddedAbove4G,
+        VARIANTS,
     ),
     Scenario::patched(
         "kexec-file-param",
         "a C-purgatory kernel reads our purgatory from kexec_file.purgatory=<file> and boots through it",
         Case::FromFile,
+        VARIANTS,
     ),
     Scenario::patched(
         "kexec-file-c-purgatory",
         "the patched kernel's own C (ET_REL) purgatory still boots the second kernel",
         Case::CPurgatory,
+        VARIANTS,
     ),
     Scenario::patched(
         "kexec-file-two-phdrs",
         "the patched kernel refuses a purgatory with two program headers, saying so",
         Case::TwoProgramHeaders,
+        VARIANTS,
     ),
     Scenario::patched(
         "kexec-file-regs-size",
         "the patched kernel refuses a purgatory whose entry64_regs is 128 bytes, naming the symbol",
         Case::RegsSize,
+        VARIANTS,
     ),
 ];
 
 /// Where the guest finds a purgatory under test.
 const GUEST_PURGATORY: &str = "/boot/purgatory.elf";
-const STARTING_NEW_KERNEL: &str = "kexec_core: Starting new kernel";
 const LINUX_BANNER: &str = "Linux version ";
 /// `kexec-file-load`'s line when the syscall fails.
 const REFUSED: &str = "KEXEC-FILE-REFUSED";
@@ -157,12 +173,18 @@ impl Case {
 }
 
 /// Prepares the images, boots, and judges the log.
-pub fn run(name: &str, case: Case, ctx: &Context) -> Result<Outcome> {
+pub fn run(scenario: &Scenario, case: Case, ctx: &Context, target: &Target) -> Result<Outcome> {
     let kernels = kernels()?;
-    let work = ctx.root.join("work").join(name);
+    let name = scenario.run_name(target.variant);
+    let work = ctx.root.join("work").join(&name);
     std::fs::create_dir_all(&work)?;
     let log = ctx.root.join("logs").join(format!("{name}.log"));
-    let token = format!("{name}-{:08x}", ctx.seed as u32);
+    let token = format!(
+        "{}-{}-{:08x}",
+        scenario.name,
+        target.variant.name(),
+        ctx.seed as u32
+    );
     let ours = std::fs::read(project_root().join(EMBEDDED_PATH))?;
 
     let stage2 = work.join("stage2.cpio");
@@ -206,8 +228,8 @@ pub fn run(name: &str, case: Case, ctx: &Context) -> Result<Outcome> {
         append.push_str(&format!(" kexec_file.purgatory={GUEST_PURGATORY}"));
     }
     let machine = Machine {
-        qemu: &ctx.qemu,
-        accel: ctx.accel,
+        qemu: &target.qemu,
+        accel: target.accel,
         memory: case.memory(),
         kernel,
         initrd: &stage1,
@@ -216,7 +238,9 @@ pub fn run(name: &str, case: Case, ctx: &Context) -> Result<Outcome> {
     let watch = Watch {
         verdicts: vec![INIT_PASS.into(), INIT_FAIL.into()],
         fatal: qemu::FATAL_PATTERNS.iter().map(|p| p.to_string()).collect(),
+        stop_on: Vec::new(),
         halt_after: None,
+        snapshot_after: None,
         timeout: Duration::from_secs(120),
     };
     let run = qemu::run(&machine, &watch, &log)?;
@@ -228,12 +252,17 @@ pub fn run(name: &str, case: Case, ctx: &Context) -> Result<Outcome> {
     if let Some((_, findings)) = file.filter(|(_, findings)| !findings.is_empty()) {
         evidence.insert(0, format!("cargo xtask check on the file: {findings}"));
     }
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
     Ok(Outcome {
         passed: verdict.is_ok(),
         summary: verdict.unwrap_or_else(|why| why),
         evidence,
         elapsed: run.elapsed,
         log,
+        // Linux's loader announces no hash path and there is no probe.
+        path: None,
+        handover: judge::handover(&text),
+        probe_cr: None,
     })
 }
 
@@ -243,6 +272,7 @@ fn ending(run: &Run) -> String {
         Ending::Exited(Some(QEMU_STATUS_FAIL)) => "the guest reported a failure".into(),
         Ending::Exited(status) => format!("QEMU exited with status {status:?}"),
         Ending::Fatal(pattern) => format!("stopped on the fatal pattern {pattern:?}"),
+        Ending::Stopped(line) => format!("stopped on {line:?}"),
         Ending::VerdictWithoutExit(marker) => format!("{marker:?} appeared but QEMU did not exit"),
         Ending::Halted { rip, .. } => format!("the CPU halted at {rip:#x}"),
         Ending::Timeout => format!("no outcome within {:.0} s", run.elapsed.as_secs_f64()),

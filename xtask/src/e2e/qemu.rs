@@ -4,9 +4,12 @@
 //! The guest's serial port is QEMU's stdout, read as a raw byte stream (the
 //! decompressor's "System halted" has no newline) and written to the log with
 //! host timestamps. The watcher stops QEMU on a fatal pattern, a few seconds
-//! after a verdict marker if the guest does not exit by itself, on a halted
-//! CPU (polled through the HMP monitor once armed), and at the hard timeout.
-//! QEMU is killed when the run is dropped, whatever happened.
+//! after a verdict marker if the guest does not exit by itself, at once on a
+//! stop line (reading the CPU's state first), on a halted CPU (polled through
+//! the HMP monitor once armed), and at the hard timeout.
+//! It can also read CR0 and CR4 once through the monitor after a trigger, to
+//! record what the first kernel ran with. QEMU is killed when the run is
+//! dropped, whatever happened.
 
 use super::deps::Qemu;
 use anyhow::{Context, Result};
@@ -62,8 +65,13 @@ pub struct Watch {
     pub verdicts: Vec<String>,
     /// Serial or QEMU stderr text after which nothing good can follow.
     pub fatal: Vec<String>,
+    /// Serial text that ends the run at once; the CPU's state is read
+    /// through the monitor first (see [`Run::cpu_at_stop`]).
+    pub stop_on: Vec<String>,
     /// Serial text after which a halted CPU ends the run (polled).
     pub halt_after: Option<String>,
+    /// Serial text after which CR0 and CR4 are read once (the first kernel's).
+    pub snapshot_after: Option<String>,
     pub timeout: Duration,
 }
 
@@ -86,6 +94,8 @@ pub enum Ending {
     Exited(Option<i32>),
     /// A fatal pattern appeared.
     Fatal(String),
+    /// A stop line appeared.
+    Stopped(String),
     /// A verdict marker appeared but QEMU did not exit within the grace time.
     VerdictWithoutExit(String),
     /// The CPU sat halted (two polls, same RIP) after the halt trigger.
@@ -103,6 +113,18 @@ pub struct Run {
     pub elapsed: Duration,
     /// QEMU's `-d cpu_reset` log reported a triple fault.
     pub triple_fault: bool,
+    /// CR0 and CR4 read after [`Watch::snapshot_after`], if the monitor answered.
+    pub snapshot: Option<ControlRegisters>,
+    /// On [`Ending::Stopped`]: the CPU's state, the first halted one seen
+    /// within [`STOP_SETTLE`] (else the last), if the monitor answered.
+    pub cpu_at_stop: Option<CpuState>,
+}
+
+/// CR0 and CR4 as the monitor reported them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ControlRegisters {
+    pub cr0: u64,
+    pub cr4: u64,
 }
 
 impl Run {
@@ -115,6 +137,9 @@ impl Run {
 }
 
 const VERDICT_GRACE: Duration = Duration::from_secs(5);
+/// After a stop line, how long the CPU gets to reach its `hlt`: the line is
+/// printed (and the UART drained) just before it.
+const STOP_SETTLE: Duration = Duration::from_secs(1);
 const HALT_POLL: Duration = Duration::from_millis(500);
 const TICK: Duration = Duration::from_millis(50);
 
@@ -183,6 +208,9 @@ pub fn run(machine: &Machine<'_>, watch: &Watch, log: &Path) -> Result<Run> {
     let mut monitor: Option<Monitor> = None;
     let mut last_halt: Option<u64> = None;
     let mut next_poll = Instant::now();
+    let mut snapshot: Option<ControlRegisters> = None;
+    let mut snapshot_tried = false;
+    let mut cpu_at_stop = None;
     let ending = loop {
         match events.recv_timeout(TICK) {
             Ok(event) => watcher.take(event, &mut transcript, started),
@@ -195,10 +223,42 @@ pub fn run(machine: &Machine<'_>, watch: &Watch, log: &Path) -> Result<Run> {
         if let Some(pattern) = &watcher.fatal {
             break Ending::Fatal(pattern.clone());
         }
+        if let Some(pattern) = &watcher.stopped {
+            if monitor.is_none() {
+                monitor = Monitor::connect(&socket).ok();
+            }
+            cpu_at_stop = monitor.as_mut().and_then(settled_state);
+            transcript.note(&match cpu_at_stop {
+                Some(state) => format!(
+                    "monitor: after {pattern:?}: RIP={:#x} RFLAGS={:#x} HLT={}",
+                    state.rip,
+                    state.rflags,
+                    u8::from(state.halted)
+                ),
+                None => "monitor: could not read the CPU state".into(),
+            });
+            break Ending::Stopped(pattern.clone());
+        }
         if let Some((at, marker)) = &watcher.verdict
             && at.elapsed() > VERDICT_GRACE
         {
             break Ending::VerdictWithoutExit(marker.clone());
+        }
+        if watcher.snapshot_armed && !snapshot_tried {
+            snapshot_tried = true;
+            if monitor.is_none() {
+                monitor = Monitor::connect(&socket).ok();
+            }
+            snapshot = monitor.as_mut().and_then(|m| m.control_registers().ok());
+            transcript.note(&match snapshot {
+                Some(cr) => format!(
+                    "monitor: CR0={:#x} CR4={:#x} at {:.3} s",
+                    cr.cr0,
+                    cr.cr4,
+                    started.elapsed().as_secs_f64()
+                ),
+                None => "monitor: could not read CR0/CR4".into(),
+            });
         }
         if watcher.halt_armed && Instant::now() >= next_poll {
             next_poll = Instant::now() + HALT_POLL;
@@ -256,7 +316,24 @@ pub fn run(machine: &Machine<'_>, watch: &Watch, log: &Path) -> Result<Run> {
         serial: String::from_utf8_lossy(&watcher.serial).into_owned(),
         elapsed,
         triple_fault,
+        snapshot,
+        cpu_at_stop,
     })
+}
+
+/// The CPU's state once it halts, polled for at most [`STOP_SETTLE`].
+fn settled_state(monitor: &mut Monitor) -> Option<CpuState> {
+    let deadline = Instant::now() + STOP_SETTLE;
+    let mut last = None;
+    while Instant::now() < deadline {
+        let state = monitor.cpu_state().ok()?;
+        if state.halted {
+            return Some(state);
+        }
+        last = Some(state);
+        std::thread::sleep(TICK);
+    }
+    last
 }
 
 fn stop(mut child: KillOnDrop) -> Result<ExitStatus> {
@@ -303,8 +380,10 @@ struct Watcher<'a> {
     serial: Vec<u8>,
     stderr: Vec<u8>,
     fatal: Option<String>,
+    stopped: Option<String>,
     verdict: Option<(Instant, String)>,
     halt_armed: bool,
+    snapshot_armed: bool,
 }
 
 impl<'a> Watcher<'a> {
@@ -314,8 +393,10 @@ impl<'a> Watcher<'a> {
             serial: Vec::new(),
             stderr: Vec::new(),
             fatal: None,
+            stopped: None,
             verdict: None,
             halt_armed: false,
+            snapshot_armed: false,
         }
     }
 
@@ -345,6 +426,14 @@ impl<'a> Watcher<'a> {
                 .cloned();
         }
         if is_serial {
+            if self.stopped.is_none() {
+                self.stopped = self
+                    .watch
+                    .stop_on
+                    .iter()
+                    .find(|p| contains(window, p.as_bytes()))
+                    .cloned();
+            }
             if self.verdict.is_none()
                 && let Some(marker) = self
                     .watch
@@ -358,6 +447,11 @@ impl<'a> Watcher<'a> {
                 && contains(window, trigger.as_bytes())
             {
                 self.halt_armed = true;
+            }
+            if let Some(trigger) = &self.watch.snapshot_after
+                && contains(window, trigger.as_bytes())
+            {
+                self.snapshot_armed = true;
             }
         }
     }
@@ -483,22 +577,38 @@ impl Monitor {
         let text = self.read_to_prompt()?;
         parse_registers(&text).context("no RIP/RFL/HLT in `info registers`")
     }
+
+    fn control_registers(&mut self) -> Result<ControlRegisters> {
+        self.stream.write_all(b"info registers\n")?;
+        let text = self.read_to_prompt()?;
+        parse_control_registers(&text).context("no CR0/CR4 in `info registers`")
+    }
+}
+
+/// The hex value after `name` (e.g. `RIP=`) in `info registers`.
+fn register(text: &str, name: &str) -> Option<u64> {
+    let at = text.find(name)? + name.len();
+    let value: String = text[at..]
+        .chars()
+        .take_while(char::is_ascii_hexdigit)
+        .collect();
+    u64::from_str_radix(&value, 16).ok()
 }
 
 /// Reads `RIP=…`, `RFL=…` and `HLT=…` from `info registers`.
 pub fn parse_registers(text: &str) -> Option<CpuState> {
-    let field = |name: &str| {
-        let at = text.find(name)? + name.len();
-        let value: String = text[at..]
-            .chars()
-            .take_while(char::is_ascii_hexdigit)
-            .collect();
-        u64::from_str_radix(&value, 16).ok()
-    };
     Some(CpuState {
-        rip: field("RIP=")?,
-        rflags: field("RFL=")?,
-        halted: field("HLT=")? == 1,
+        rip: register(text, "RIP=")?,
+        rflags: register(text, "RFL=")?,
+        halted: register(text, "HLT=")? == 1,
+    })
+}
+
+/// Reads `CR0=…` and `CR4=…` from `info registers`.
+pub fn parse_control_registers(text: &str) -> Option<ControlRegisters> {
+    Some(ControlRegisters {
+        cr0: register(text, "CR0=")?,
+        cr4: register(text, "CR4=")?,
     })
 }
 
@@ -519,6 +629,14 @@ mod tests {
             })
         );
         assert_eq!(parse_registers("RIP=1 RFL=2"), None);
+        let text = "CR0=80050033 CR2=00007f0000000000 CR3=0000000002a3c000 CR4=003716f0\r\n";
+        assert_eq!(
+            parse_control_registers(text),
+            Some(ControlRegisters {
+                cr0: 0x8005_0033,
+                cr4: 0x0037_16f0
+            })
+        );
     }
 
     #[test]

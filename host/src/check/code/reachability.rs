@@ -2,10 +2,13 @@
 //! point reaches `.text.simd` without passing through a function that writes
 //! CR4 (the SSE set-up, which the purgatory undoes before the hand-off).
 //!
-//! The walk follows direct calls and jumps function by function and stops at
-//! a function that writes CR4: that function is the gateway. Indirect branches
-//! cannot be followed, so any RIP-relative address of SIMD code taken on the
-//! way (a function pointer in the making) counts as reaching it.
+//! The walk follows direct calls and jumps function by function. Inside a
+//! function, a CR4 write switches SSE on and the next one switches it back
+//! (the purgatory enables it around the hash and restores it), in address
+//! order: what is branched to between the two is reached with SSE on and is
+//! not followed. Indirect branches cannot be followed, so any RIP-relative
+//! address of SIMD code taken on the way (a function pointer in the making)
+//! counts as reaching it.
 
 use std::collections::BTreeSet;
 use std::ops::Range;
@@ -38,10 +41,14 @@ pub(in super::super) fn check_simd_reachable_only_with_sse(
         let Some((section, instructions)) = decode_function(function, code) else {
             continue;
         };
-        if instructions.iter().any(writes_cr4) {
-            continue;
-        }
+        let mut sse_on = false;
         for instruction in &instructions {
+            if writes_cr4(instruction) {
+                sse_on = !sse_on;
+            }
+            if sse_on {
+                continue;
+            }
             for target in targets(instruction) {
                 if simd_range.contains(&target) {
                     report(instruction, function, section, simd, target, context, out);
