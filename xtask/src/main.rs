@@ -3,7 +3,8 @@
 //!
 //! `build` produces and checks the purgatory, `check` judges any ELF against
 //! the contract, `test` and `lint` run what CI runs, `bench` measures
-//! verification, `e2e` proves the purgatory on real Linux under QEMU.
+//! verification, `e2e` proves the purgatory on real Linux under QEMU, `kernel`
+//! builds the patched Linux whose own `kexec_file_load` loads it.
 
 mod bench;
 mod build;
@@ -11,6 +12,7 @@ mod check;
 mod cmd;
 mod e2e;
 mod fuzz;
+mod kernel;
 mod lint;
 mod test;
 
@@ -54,6 +56,8 @@ enum Command {
     },
     /// Boot a Debian kernel in QEMU and kexec through the purgatory: real kernel, register probe, refusals.
     E2e(e2e::Options),
+    /// Build the patched Linux kernels whose own kexec_file_load loads the purgatory (cached under target/kernel).
+    Kernel,
 }
 
 fn main() -> ExitCode {
@@ -66,6 +70,7 @@ fn main() -> ExitCode {
         Command::Bench => bench::run().map(|()| ExitCode::SUCCESS),
         Command::E2e(options) => e2e::run(&options).map(|()| ExitCode::SUCCESS),
         Command::Fuzz { seconds } => fuzz::run(seconds).map(|()| ExitCode::SUCCESS),
+        Command::Kernel => kernel::run().map(|()| ExitCode::SUCCESS),
     };
     result.unwrap_or_else(|err| {
         eprintln!("error: {err:#}");

@@ -3,7 +3,10 @@
 //!
 //! * **Stage 1** (the kernel QEMU boots): runs `/bin/kexec-load` with the
 //!   arguments in `/e2e/kexec-args`, one per line. They end in `--exec`, so the
-//!   tool never returns when it works; if it does return, the run fails.
+//!   tool never returns when it works; if it does return, the run fails. In an
+//!   image that holds `/bin/kexec-file-load` instead (the patched-kernel
+//!   scenarios, where Linux's own `kexec_file_load` places the purgatory), that
+//!   tool runs, with the same convention.
 //! * **Stage 2** (`e2e.stage=2` on the command line, i.e. the kernel
 //!   kexec-load booted): prints the `e2e.marker` token it was given, checks
 //!   `/big.bin` against `e2e.big=<bytes>:<seed>` if asked, and passes.
@@ -45,7 +48,18 @@ fn run() -> Result<(), String> {
     }
 }
 
+/// The loader stage 1 runs: `kexec_file_load(2)` when the image has that tool.
+fn stage1_loader() -> &'static str {
+    const FILE_LOAD: &str = "/bin/kexec-file-load";
+    if std::path::Path::new(FILE_LOAD).exists() {
+        FILE_LOAD
+    } else {
+        "/bin/kexec-load"
+    }
+}
+
 fn stage1() -> Result<(), String> {
+    let loader = stage1_loader();
     let args_path = format!("/{ARGS_FILE}");
     let args: Vec<String> = std::fs::read_to_string(&args_path)
         .map_err(|err| format!("cannot read {args_path}: {err}"))?
@@ -54,16 +68,16 @@ fn stage1() -> Result<(), String> {
         .map(str::to_owned)
         .collect();
     say(&format!(
-        "E2E-STAGE1: /init running at uptime {}, executing /bin/kexec-load {}",
+        "E2E-STAGE1: /init running at uptime {}, executing {loader} {}",
         uptime(),
         args.join(" ")
     ));
-    let status = Command::new("/bin/kexec-load")
+    let status = Command::new(loader)
         .args(&args)
         .status()
-        .map_err(|err| format!("cannot run /bin/kexec-load: {err}"))?;
+        .map_err(|err| format!("cannot run {loader}: {err}"))?;
     Err(format!(
-        "kexec-load returned ({status}) instead of rebooting into the new image"
+        "{loader} returned ({status}) instead of rebooting into the new image"
     ))
 }
 

@@ -45,7 +45,7 @@ pub fn build(root: &Path) -> Result<Programs> {
 }
 
 /// The pseudo-file-system mount points and the console every image has.
-fn skeleton<W: std::io::Write>(cpio: &mut Cpio<W>, init: &Path) -> Result<()> {
+pub(super) fn skeleton<W: std::io::Write>(cpio: &mut Cpio<W>, init: &Path) -> Result<()> {
     for dir in ["dev", "proc", "sys"] {
         cpio.dir(dir)?;
     }

@@ -10,15 +10,19 @@
 //! for QEMU 10), [`variant`] says what each QEMU proves, [`guest`] builds the
 //! guest programs and initramfs images ([`cpio`], [`elf`]), [`accel`] decides
 //! KVM or TCG, [`qemu`] runs and watches one boot, [`scenario`] defines the
-//! scenarios and [`judge`] judges their logs.
+//! scenarios and [`judge`] judges their logs; [`patched`] adds those in which
+//! the patched kernels of `cargo xtask kernel` load the purgatory themselves
+//! (with broken purgatories from [`bad_purgatory`]).
 
 mod accel;
 mod backports;
+mod bad_purgatory;
 mod cpio;
 mod deps;
 mod elf;
 mod guest;
 mod judge;
+mod patched;
 mod qemu;
 mod scenario;
 mod variant;
@@ -79,6 +83,9 @@ pub fn run(options: &Options) -> Result<()> {
     std::fs::create_dir_all(root.join("logs"))?;
     let kernel = deps::kernel(&root)?;
     let programs = guest::build(&root)?;
+    if selected.iter().any(|p| p.scenario.needs_patched_kernels()) {
+        patched::prepare()?;
+    }
     let mut variants: Vec<Variant> = if options.prepare_only {
         Variant::ALL.to_vec()
     } else {
@@ -222,13 +229,15 @@ fn path_line(name: &str, outcome: &Outcome) -> String {
     format!("  {name:<36} {path:<9} {handover:>7}{cr}")
 }
 
-/// Every run, variant by variant.
+/// Every run, variant by variant: the suite's own scenarios, then the
+/// patched-kernel ones.
 fn all_runs() -> Vec<Planned> {
     Variant::ALL
         .iter()
         .flat_map(|&variant| {
             SCENARIOS
                 .iter()
+                .chain(patched::SCENARIOS)
                 .filter(move |s| s.variants.contains(&variant))
                 .map(move |scenario| Planned { scenario, variant })
         })

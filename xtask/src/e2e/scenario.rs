@@ -78,6 +78,8 @@ pub enum Placement {
 pub enum Kind {
     Kernel(KernelCase),
     Probe(Placement),
+    /// Linux's own kexec_file_load with the patched kernels (`patched.rs`).
+    Patched(super::patched::Case),
 }
 
 /// One scenario; each variant it lists is its own QEMU run with its own log.
@@ -201,6 +203,27 @@ pub struct Outcome {
 }
 
 impl Scenario {
+    /// A scenario of [`super::patched`], which keeps its own list.
+    pub const fn patched(
+        name: &'static str,
+        about: &'static str,
+        case: super::patched::Case,
+        variants: &'static [Variant],
+    ) -> Self {
+        Self {
+            name,
+            about,
+            kind: Kind::Patched(case),
+            software_sha256: false,
+            variants,
+        }
+    }
+
+    /// Whether it boots the patched kernels of `cargo xtask kernel`.
+    pub fn needs_patched_kernels(&self) -> bool {
+        matches!(self.kind, Kind::Patched(_))
+    }
+
     /// The run's name: `<scenario>@<variant>`.
     pub fn run_name(&self, variant: Variant) -> String {
         format!("{}@{}", self.name, variant.name())
@@ -208,6 +231,9 @@ impl Scenario {
 
     /// Prepares the images, boots, and judges the log.
     pub fn run(&self, ctx: &Context, target: &Target) -> Result<Outcome> {
+        if let Kind::Patched(case) = self.kind {
+            return super::patched::run(self, case, ctx, target);
+        }
         let name = self.run_name(target.variant);
         let work = ctx.root.join("work").join(&name);
         std::fs::create_dir_all(&work)?;
@@ -229,6 +255,7 @@ impl Scenario {
             // 6 GiB: RAM both below and above 4 GiB (QEMU's pc machine puts
             // 3 GiB below the PCI hole and the rest above 4 GiB).
             Kind::Probe(_) => ("6G", 120),
+            Kind::Patched(_) => unreachable!("patched scenarios return above"),
         };
 
         let append = format!("console=ttyS0 panic=-1 {PARAM_STAGE}=1");
@@ -272,6 +299,7 @@ impl Scenario {
             Kind::Probe(placement) => {
                 judge::probe(&run, placement, ctx.programs.probe_entry, &expect)
             }
+            Kind::Patched(_) => unreachable!("patched scenarios return above"),
         };
         let text = std::fs::read_to_string(&log).unwrap_or_default();
         Ok(Outcome {
@@ -294,6 +322,7 @@ impl Scenario {
                 ("stage2.cpio", work.join("stage2.cpio")),
             ],
             Kind::Probe(_) => vec![("probe.bin", ctx.programs.probe.clone())],
+            Kind::Patched(_) => unreachable!("patched scenarios build their own images"),
         }
     }
 
@@ -354,6 +383,7 @@ impl Scenario {
                 }
                 args
             }
+            Kind::Patched(_) => unreachable!("patched scenarios build their own images"),
         };
         if self.software_sha256 {
             args.push("--software-sha256".into());
