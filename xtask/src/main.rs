@@ -6,6 +6,7 @@
 //! verification, `e2e` proves the purgatory on real Linux under QEMU, `kernel`
 //! builds the patched Linux whose own `kexec_file_load` loads it.
 
+mod apt;
 mod bench;
 mod build;
 mod check;

@@ -5,7 +5,7 @@
 //! so libraries resolve as usual. `/etc/apt` and the system's lists are read,
 //! never written.
 
-use super::deps::{self, Apt};
+use super::deps::Apt;
 use crate::cmd;
 use anyhow::{Context, Result, bail};
 use std::path::Path;
@@ -80,7 +80,7 @@ fn archive() -> Result<String> {
         return Ok(uri);
     }
     // indextargets lists only suites whose lists were fetched.
-    if deps::is_root() {
+    if crate::apt::is_root() {
         Apt::system().update()?;
         if let Some(uri) = query()? {
             return Ok(uri);

@@ -14,10 +14,11 @@
 
 use super::backports;
 use super::variant::Variant;
+use crate::apt::{extract_member, install_missing, is_root};
 use crate::cmd;
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 /// The metapackage that depends on the current 6.12 kernel of the release.
 const KERNEL_METAPACKAGE: &str = "linux-image-6.12-amd64";
@@ -100,19 +101,6 @@ impl Apt {
         }
         cmd::run(update.args(["update", "-qq"]))
     }
-}
-
-pub fn is_root() -> bool {
-    // Without a libc dependency: root's effective uid shows in /proc.
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find_map(|line| line.strip_prefix("Uid:"))
-                .and_then(|ids| ids.split_whitespace().nth(1).map(|euid| euid == "0"))
-        })
-        .unwrap_or(false)
 }
 
 /// Runs `apt-get update` once when the package lists cannot resolve `package`.
@@ -285,33 +273,6 @@ fn resolve_kernel_package(root: &Path) -> Result<String> {
     }
 }
 
-/// `dpkg-deb --fsys-tarfile DEB | tar -x -C DIR MEMBER`.
-fn extract_member(deb: &Path, dir: &Path, member: &str) -> Result<()> {
-    let mut dpkg = Command::new("dpkg-deb")
-        .arg("--fsys-tarfile")
-        .arg(deb)
-        .stdout(Stdio::piped())
-        .spawn()
-        .context("running dpkg-deb")?;
-    let stdout = dpkg.stdout.take().context("dpkg-deb has no stdout")?;
-    let tar = Command::new("tar")
-        .arg("-x")
-        .arg("-C")
-        .arg(dir)
-        .arg(member)
-        .stdin(stdout)
-        .status()
-        .context("running tar")?;
-    let dpkg = dpkg.wait()?;
-    if !tar.success() || !dpkg.success() {
-        bail!(
-            "extracting {member} from {} failed (dpkg-deb {dpkg}, tar {tar})",
-            deb.display()
-        );
-    }
-    Ok(())
-}
-
 /// `variant`'s QEMU: the binary its environment variable names, else the
 /// Debian packages unpacked under `root`, with their libraries installed.
 pub fn qemu(root: &Path, variant: Variant) -> Result<Qemu> {
@@ -423,37 +384,9 @@ fn install_runtime_libraries(resolving: &Apt, installing: &Apt) -> Result<()> {
             }
         }
     }
-    let missing: Vec<String> = wanted.into_iter().filter(|p| !installed(p)).collect();
-    if missing.is_empty() {
-        return Ok(());
-    }
-    let args = [
-        "install",
-        "-y",
-        "-qq",
-        "--no-install-recommends",
-        "--no-remove",
-    ];
-    let command = format!("apt-get {} {}", args.join(" "), missing.join(" "));
-    if !is_root() {
-        bail!("QEMU's runtime libraries are missing; install them as root with:\n  {command}");
-    }
-    eprintln!("e2e: installing QEMU's runtime libraries: {command}");
-    cmd::run(
-        installing
-            .command("apt-get")
-            .args(args)
-            .args(&missing)
-            .env("DEBIAN_FRONTEND", "noninteractive"),
-    )
-}
-
-fn installed(package: &str) -> bool {
-    Command::new("dpkg-query")
-        .args(["-W", "-f=${db:Status-Status}", package])
-        .stderr(Stdio::null())
-        .output()
-        .is_ok_and(|out| out.stdout == b"installed")
+    install_missing(&wanted, "QEMU's runtime libraries", || {
+        installing.command("apt-get")
+    })
 }
 
 #[cfg(test)]

@@ -20,8 +20,9 @@
 mod config;
 mod source;
 
+use crate::apt;
 use crate::build::EMBEDDED_PATH;
-use crate::cmd::{self, project_root};
+use crate::cmd::project_root;
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -196,59 +197,7 @@ fn make_bzimage(dir: &Path, log: &Path) -> Result<()> {
 
 /// Installs the build dependencies as root; else fails naming the command.
 fn ensure_build_packages() -> Result<()> {
-    let missing: Vec<&str> = BUILD_PACKAGES
-        .iter()
-        .copied()
-        .filter(|package| !installed(package))
-        .collect();
-    if missing.is_empty() {
-        return Ok(());
-    }
-    let args = [
-        "install",
-        "-y",
-        "-qq",
-        "--no-install-recommends",
-        "--no-remove",
-    ];
-    let command = format!("apt-get {} {}", args.join(" "), missing.join(" "));
-    if !is_root() {
-        bail!(
-            "the kernel build needs packages that are missing; install them as root with:\n  {command}"
-        );
-    }
-    eprintln!("kernel: installing build dependencies: {command}");
-    let install = || {
-        cmd::run(
-            Command::new("apt-get")
-                .args(args)
-                .args(&missing)
-                .env("DEBIAN_FRONTEND", "noninteractive"),
-        )
-    };
-    if install().is_err() {
-        // Stale package lists name versions the archive no longer has.
-        cmd::run(Command::new("apt-get").args(["update", "-qq"]))?;
-        install()?;
-    }
-    Ok(())
-}
-
-fn installed(package: &str) -> bool {
-    Command::new("dpkg-query")
-        .args(["-W", "-f=${db:Status-Status}", package])
-        .stderr(Stdio::null())
-        .output()
-        .is_ok_and(|out| out.stdout == b"installed")
-}
-
-/// Root's effective uid, read from /proc (xtask has no libc dependency).
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status").is_ok_and(|status| {
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix("Uid:"))
-            .and_then(|ids| ids.split_whitespace().nth(1))
-            == Some("0")
+    apt::install_missing(BUILD_PACKAGES, "the kernel build", || {
+        Command::new("apt-get")
     })
 }

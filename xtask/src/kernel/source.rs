@@ -6,6 +6,7 @@
 //! reverted and reapplied, so that the files they do not touch keep their
 //! mtimes and the next build is incremental.
 
+use crate::apt;
 use crate::cmd;
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
@@ -64,7 +65,7 @@ fn candidate_version() -> Result<String> {
     if let Some(version) = query() {
         return Ok(version);
     }
-    if !super::is_root() {
+    if !apt::is_root() {
         bail!("apt does not know {PACKAGE}: run `apt-get update` as root");
     }
     eprintln!("kernel: apt does not know {PACKAGE}; running apt-get update");
@@ -80,7 +81,7 @@ fn unpack(root: &Path, dir: &Path, version: &str) -> Result<()> {
     eprintln!("kernel: fetching {PACKAGE} {version} (about 150 MB) with apt");
     let mut download = Command::new("apt-get");
     download.current_dir(&debs);
-    if super::is_root() {
+    if apt::is_root() {
         // apt's `_apt` user cannot write into a root-owned target/.
         download.args(["-o", "APT::Sandbox::User=root"]);
     }
@@ -98,7 +99,7 @@ fn unpack(root: &Path, dir: &Path, version: &str) -> Result<()> {
     let _ = std::fs::remove_dir_all(&unpack);
     std::fs::create_dir_all(&unpack)?;
     let tarball = format!("./usr/src/{PACKAGE}.tar.xz");
-    extract(&deb, &unpack, &tarball)?;
+    apt::extract_member(&deb, &unpack, &tarball)?;
     let tarball = unpack.join(&tarball);
     eprintln!("kernel: unpacking {}", tarball.display());
     cmd::run(
@@ -119,33 +120,6 @@ fn unpack(root: &Path, dir: &Path, version: &str) -> Result<()> {
     std::fs::rename(&tree, dir)?;
     let _ = std::fs::remove_dir_all(&unpack);
     let _ = std::fs::remove_file(&deb);
-    Ok(())
-}
-
-/// `dpkg-deb --fsys-tarfile DEB | tar -x -C DIR MEMBER`.
-fn extract(deb: &Path, dir: &Path, member: &str) -> Result<()> {
-    let mut dpkg = Command::new("dpkg-deb")
-        .arg("--fsys-tarfile")
-        .arg(deb)
-        .stdout(Stdio::piped())
-        .spawn()
-        .context("running dpkg-deb")?;
-    let stdout = dpkg.stdout.take().context("dpkg-deb has no stdout")?;
-    let tar = Command::new("tar")
-        .arg("-x")
-        .arg("-C")
-        .arg(dir)
-        .arg(member)
-        .stdin(stdout)
-        .status()
-        .context("running tar")?;
-    let dpkg = dpkg.wait()?;
-    if !tar.success() || !dpkg.success() {
-        bail!(
-            "extracting {member} from {} failed (dpkg-deb {dpkg}, tar {tar})",
-            deb.display()
-        );
-    }
     Ok(())
 }
 
