@@ -13,9 +13,7 @@ use super::guest::{self, Programs};
 use super::qemu::{self, Accel, Machine, Watch};
 use super::variant::Variant;
 use anyhow::Result;
-use register_probe::protocol::{
-    INIT_FAIL, INIT_PASS, PARAM_MARKER, PARAM_STAGE, QEMU_STATUS_PASS, STAGE2,
-};
+use register_probe::protocol::{PARAM_MARKER, PARAM_STAGE, QEMU_STATUS_PASS, STAGE2};
 use std::path::Path;
 use std::time::Duration;
 
@@ -80,14 +78,7 @@ pub fn decide(
         initrd: &initrd,
         append: &append,
     };
-    let watch = Watch {
-        verdicts: vec![INIT_PASS.into(), INIT_FAIL.into()],
-        fatal: qemu::FATAL_PATTERNS.iter().map(|p| p.to_string()).collect(),
-        stop_on: Vec::new(),
-        halt_after: None,
-        snapshot_after: None,
-        timeout: TRIAL_TIMEOUT,
-    };
+    let watch = Watch::init_verdict(TRIAL_TIMEOUT);
     let log = root.join("logs").join(format!("{trial}.log"));
     let run = qemu::run(&machine, &watch, &log)?;
     let works = run.exit_status() == Some(QEMU_STATUS_PASS)

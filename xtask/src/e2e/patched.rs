@@ -26,8 +26,7 @@ use crate::kernel::Kernels;
 use anyhow::{Result, anyhow};
 use purgatory_host::Image;
 use register_probe::protocol::{
-    ARGS_FILE, INIT_FAIL, INIT_PASS, PARAM_MARKER, PARAM_STAGE, QEMU_STATUS_FAIL, QEMU_STATUS_PASS,
-    STAGE2,
+    ARGS_FILE, PARAM_MARKER, PARAM_STAGE, QEMU_STATUS_FAIL, QEMU_STATUS_PASS, STAGE2,
 };
 use std::path::Path;
 use std::sync::OnceLock;
@@ -235,14 +234,7 @@ pub fn run(scenario: &Scenario, case: Case, ctx: &Context, target: &Target) -> R
         initrd: &stage1,
         append: &append,
     };
-    let watch = Watch {
-        verdicts: vec![INIT_PASS.into(), INIT_FAIL.into()],
-        fatal: qemu::FATAL_PATTERNS.iter().map(|p| p.to_string()).collect(),
-        stop_on: Vec::new(),
-        halt_after: None,
-        snapshot_after: None,
-        timeout: Duration::from_secs(120),
-    };
+    let watch = Watch::init_verdict(Duration::from_secs(120));
     let run = qemu::run(&machine, &watch, &log)?;
     let verdict = match case.refusal() {
         Some((_, message)) => judge_refusal(&run, message),

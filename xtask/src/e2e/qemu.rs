@@ -75,6 +75,20 @@ pub struct Watch {
     pub timeout: Duration,
 }
 
+impl Watch {
+    /// A boot that ends with the guest `/init`'s own verdict (it exits QEMU
+    /// itself), or on a fatal pattern, or at `timeout`.
+    pub fn init_verdict(timeout: Duration) -> Self {
+        use register_probe::protocol::{INIT_FAIL, INIT_PASS};
+        Self {
+            verdicts: vec![INIT_PASS.into(), INIT_FAIL.into()],
+            fatal: FATAL_PATTERNS.iter().map(|p| p.to_string()).collect(),
+            timeout,
+            ..Self::default()
+        }
+    }
+}
+
 /// Stops QEMU on: a kernel panic (with `panic=-1` it would exit anyway), the
 /// decompressor refusing a corrupt kernel, a reboot request, or QEMU itself
 /// reporting that KVM failed.
