@@ -6,16 +6,15 @@
 //! `qemu-system-common`, so `apt-get install qemu-system-x86` would remove it.
 //! Instead the QEMU packages are downloaded (`apt-get download`) and unpacked
 //! into a private directory per variant (`qemu/` for bookworm's 7.2, `qemu10/`
-//! for bookworm-backports' 10, fetched through the private apt state of
-//! [`backports`](super::backports)), and only their runtime libraries, which
+//! for bookworm-backports' 10, fetched through a private apt state for that
+//! suite), and only their runtime libraries, which
 //! conflict with nothing, are installed (with `--no-remove`, so apt aborts
 //! rather than remove anything). `E2E_QEMU` / `E2E_QEMU10` name a binary to use
 //! instead.
 
-use super::backports;
 use super::variant::Variant;
-use crate::apt::{extract_member, install_missing, is_root};
-use crate::cmd;
+use crate::apt::{Apt, extract_member, install_missing};
+use crate::cmd::{self, project_root};
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -31,6 +30,8 @@ const QEMU_PACKAGES: &[&str] = &[
     "ipxe-qemu",
 ];
 const QEMU_BINARY: &str = "qemu-system-x86_64";
+/// Where the qemu10 variant comes from.
+const QEMU10_SUITE: &str = "bookworm-backports";
 
 /// The kernel the guests run.
 #[derive(Debug, Clone)]
@@ -48,151 +49,6 @@ pub struct Qemu {
     pub data_args: Vec<String>,
     /// First line of `--version`.
     pub version: String,
-}
-
-/// How apt runs: with the system's state, or with a private one (its own
-/// sources list, package lists and cache, see [`backports`]) on top of the
-/// system's configuration.
-#[derive(Debug, Clone, Default)]
-pub struct Apt {
-    /// `-o` options, each `Name=value`.
-    options: Vec<String>,
-}
-
-impl Apt {
-    pub fn system() -> Self {
-        Self::default()
-    }
-
-    pub fn with_options(options: Vec<String>) -> Self {
-        Self { options }
-    }
-
-    pub fn is_private(&self) -> bool {
-        !self.options.is_empty()
-    }
-
-    /// The same state, with `release`'s versions preferred over the default ones.
-    pub fn preferring(&self, release: &str) -> Self {
-        let mut options = self.options.clone();
-        options.push(format!("APT::Default-Release={release}"));
-        Self { options }
-    }
-
-    /// `apt-get` or `apt-cache` with this state's options.
-    pub fn command(&self, program: &str) -> Command {
-        let mut command = Command::new(program);
-        for option in &self.options {
-            command.args(["-o", option]);
-        }
-        command
-    }
-
-    /// `apt-get update`: needs root for the system's lists; a private state's
-    /// lists are ours.
-    pub fn update(&self) -> Result<()> {
-        if !self.is_private() && !is_root() {
-            bail!("the package lists need an update: run `apt-get update` as root");
-        }
-        let mut update = self.command("apt-get");
-        if is_root() {
-            // apt's `_apt` user cannot write into a root-owned target/.
-            update.args(["-o", "APT::Sandbox::User=root"]);
-        }
-        cmd::run(update.args(["update", "-qq"]))
-    }
-}
-
-/// Runs `apt-get update` once when the package lists cannot resolve `package`.
-fn apt_cache_depends(apt: &Apt, package: &str) -> Result<String> {
-    let query = || {
-        cmd::output(apt.command("apt-cache").args([
-            "depends",
-            "--no-recommends",
-            "--no-suggests",
-            "--no-conflicts",
-            "--no-breaks",
-            "--no-replaces",
-            "--no-enhances",
-            package,
-        ]))
-    };
-    match query() {
-        Ok(out) if out.contains("Depends:") => Ok(out),
-        _ if is_root() || apt.is_private() => {
-            eprintln!("e2e: apt cannot resolve {package}; running apt-get update");
-            apt.update()?;
-            query()
-        }
-        Ok(_) | Err(_) => bail!(
-            "apt cannot resolve {package}: run `apt-get update` as root (the suite does it itself when run as root)"
-        ),
-    }
-}
-
-/// `Depends:` targets, taking the first of each group of alternatives and
-/// skipping virtual packages (`<name>`).
-fn depends_of(apt_cache_output: &str) -> Vec<String> {
-    let mut names = Vec::new();
-    let mut in_alternatives = false;
-    for line in apt_cache_output.lines() {
-        let line = line.trim();
-        let (alternative, rest) = match line.strip_prefix('|') {
-            Some(rest) => (true, rest),
-            None => (false, line),
-        };
-        let Some(name) = rest.strip_prefix("Depends:").map(str::trim) else {
-            continue;
-        };
-        if !in_alternatives && !name.starts_with('<') {
-            names.push(name.to_owned());
-        }
-        in_alternatives = alternative;
-    }
-    names
-}
-
-/// Downloads `packages` into `dir` and returns the .deb paths.
-fn apt_download(apt: &Apt, dir: &Path, packages: &[String]) -> Result<Vec<PathBuf>> {
-    std::fs::create_dir_all(dir)?;
-    let download = || {
-        let mut download = apt.command("apt-get");
-        download.current_dir(dir);
-        if is_root() {
-            // apt's `_apt` user cannot write into a root-owned target/.
-            download.args(["-o", "APT::Sandbox::User=root"]);
-        }
-        download.arg("download").args(packages);
-        cmd::run(&mut download)
-    };
-    if let Err(err) = download() {
-        // Stale lists name versions the archive no longer has.
-        if !is_root() && !apt.is_private() {
-            return Err(err.context("apt-get download failed; `apt-get update` as root may help"));
-        }
-        eprintln!("e2e: apt-get download failed ({err:#}); running apt-get update and retrying");
-        apt.update()?;
-        download()?;
-    }
-    packages
-        .iter()
-        .map(|package| {
-            let prefix = format!("{package}_");
-            std::fs::read_dir(dir)?
-                .filter_map(|entry| entry.ok().map(|e| e.path()))
-                .find(|path| {
-                    path.file_name()
-                        .and_then(|n| n.to_str())
-                        .is_some_and(|n| n.starts_with(&prefix) && n.ends_with(".deb"))
-                })
-                .with_context(|| {
-                    format!(
-                        "apt-get download left no {prefix}*.deb in {}",
-                        dir.display()
-                    )
-                })
-        })
-        .collect()
 }
 
 /// The 6.12 kernel: `E2E_KERNEL` if set, else the package the metapackage
@@ -218,7 +74,9 @@ pub fn kernel(root: &Path) -> Result<Kernel> {
     }
     eprintln!("e2e: fetching {package} (about 110 MB) to extract its vmlinuz");
     let debs = root.join("debs");
-    let deb = apt_download(&Apt::system(), &debs, std::slice::from_ref(&package))?.remove(0);
+    let deb = Apt::system()
+        .download(&debs, std::slice::from_ref(&package))?
+        .remove(0);
     let unpack = dir.with_extension("tmp");
     let _ = std::fs::remove_dir_all(&unpack);
     std::fs::create_dir_all(&unpack)?;
@@ -244,8 +102,8 @@ pub fn kernel(root: &Path) -> Result<Kernel> {
 /// `linux-image-6.12.<n>+deb12-amd64`, from the metapackage's dependency.
 /// Without package lists, a kernel fetched earlier is used.
 fn resolve_kernel_package(root: &Path) -> Result<String> {
-    let resolved = apt_cache_depends(&Apt::system(), KERNEL_METAPACKAGE).map(|out| {
-        depends_of(&out)
+    let resolved = Apt::system().depends(KERNEL_METAPACKAGE).map(|depends| {
+        depends
             .into_iter()
             .find(|name| name.starts_with("linux-image-6.12.") && name.ends_with("-amd64"))
     });
@@ -280,17 +138,17 @@ pub fn qemu(root: &Path, variant: Variant) -> Result<Qemu> {
         return checked(PathBuf::from(path), Vec::new());
     }
     match variant {
-        Variant::Qemu7 => unpacked(&root.join("qemu"), &Apt::system(), None),
+        Variant::Qemu7 => unpacked(&root.join("qemu"), &Apt::system()),
         Variant::Qemu10 => {
             let fetch = || -> Result<Qemu> {
-                let apt = backports::apt(root)?;
-                unpacked(&root.join("qemu10"), &apt, Some(backports::SUITE))
+                let apt = Apt::suite(&project_root().join("target"), QEMU10_SUITE)?;
+                unpacked(&root.join("qemu10"), &apt)
             };
             fetch().with_context(|| {
                 format!(
-                    "cannot get QEMU 10 from Debian's {} (the variant that makes the purgatory \
-                     take its SHA-NI path); {} may name a QEMU that emulates SHA-NI under TCG",
-                    backports::SUITE,
+                    "cannot get QEMU 10 from Debian's {QEMU10_SUITE} (the variant that makes the \
+                     purgatory take its SHA-NI path); {} may name a QEMU that emulates SHA-NI \
+                     under TCG",
                     variant.env()
                 )
             })
@@ -298,27 +156,21 @@ pub fn qemu(root: &Path, variant: Variant) -> Result<Qemu> {
     }
 }
 
-/// The QEMU packages unpacked under `prefix` (fetched once, from `release`'s
-/// versions when given), and their libraries installed.
-fn unpacked(prefix: &Path, apt: &Apt, release: Option<&str>) -> Result<Qemu> {
-    let fetching = match release {
-        Some(release) => apt.preferring(release),
-        None => apt.clone(),
-    };
+/// The QEMU packages unpacked under `prefix` (fetched once, the versions of
+/// `apt`'s suite), and their libraries installed.
+fn unpacked(prefix: &Path, apt: &Apt) -> Result<Qemu> {
+    let fetching = apt.preferring_suite();
     let binary = prefix.join("usr/bin").join(QEMU_BINARY);
     if !binary.is_file() {
         eprintln!("e2e: fetching QEMU from Debian into {}", prefix.display());
-        let debs = apt_download(
-            &fetching,
+        let debs = fetching.download(
             &prefix.with_extension("debs"),
             &QEMU_PACKAGES
                 .iter()
                 .map(|p| p.to_string())
                 .collect::<Vec<_>>(),
         )?;
-        if let Some(release) = release {
-            ensure_from(&debs[0], release)?;
-        }
+        fetching.ensure_from_suite(&debs[0])?;
         let unpack = prefix.with_extension("tmp");
         let _ = std::fs::remove_dir_all(&unpack);
         for deb in &debs {
@@ -344,19 +196,6 @@ fn unpacked(prefix: &Path, apt: &Apt, release: Option<&str>) -> Result<Qemu> {
     checked(binary, data_args)
 }
 
-/// Backports versions carry `~bpo`: anything else means apt picked the
-/// release's own version, which would not be the variant asked for.
-fn ensure_from(deb: &Path, release: &str) -> Result<()> {
-    let version = cmd::output(Command::new("dpkg-deb").arg("-f").arg(deb).arg("Version"))?;
-    anyhow::ensure!(
-        !release.ends_with("-backports") || version.contains("~bpo"),
-        "apt fetched {} version {}, not the one from {release}",
-        deb.display(),
-        version.trim()
-    );
-    Ok(())
-}
-
 fn version(binary: &Path) -> Result<String> {
     let out = cmd::output(Command::new(binary).arg("--version"))?;
     Ok(out.lines().next().unwrap_or_default().to_owned())
@@ -378,7 +217,7 @@ fn checked(binary: PathBuf, data_args: Vec<String>) -> Result<Qemu> {
 fn install_runtime_libraries(resolving: &Apt, installing: &Apt) -> Result<()> {
     let mut wanted = Vec::new();
     for package in ["qemu-system-x86", "qemu-system-common"] {
-        for name in depends_of(&apt_cache_depends(resolving, package)?) {
+        for name in resolving.depends(package)? {
             if !QEMU_PACKAGES.contains(&name.as_str()) && !wanted.contains(&name) {
                 wanted.push(name);
             }
@@ -387,25 +226,4 @@ fn install_runtime_libraries(resolving: &Apt, installing: &Apt) -> Result<()> {
     install_missing(&wanted, "QEMU's runtime libraries", || {
         installing.command("apt-get")
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn depends_takes_first_alternatives_and_skips_virtual() {
-        let out = "linux-image-6.12-amd64\n  Depends: linux-image-6.12.117+deb12-amd64\n\
-                   qemu-system-x86\n  Depends: libaio1\n |Depends: libasound2\n  Depends: libasound2-alt\n  \
-                   Depends: <qemu-kvm>\n  Depends: seabios\n";
-        assert_eq!(
-            depends_of(out),
-            [
-                "linux-image-6.12.117+deb12-amd64",
-                "libaio1",
-                "libasound2",
-                "seabios"
-            ]
-        );
-    }
 }

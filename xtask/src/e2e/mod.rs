@@ -6,8 +6,7 @@
 //! the SHA-NI path), each run named `<scenario>@<variant>` with its own log
 //! under `target/e2e/logs/`. Runs are sequential: one QEMU at a time.
 //!
-//! Modules: [`deps`] fetches QEMU and the kernel through apt ([`backports`]
-//! for QEMU 10), [`variant`] says what each QEMU proves, [`guest`] builds the
+//! Modules: [`deps`] fetches QEMU and the kernel through apt, [`variant`] says what each QEMU proves, [`guest`] builds the
 //! guest programs and initramfs images ([`cpio`], [`elf`]), [`accel`] decides
 //! KVM or TCG, [`qemu`] runs and watches one boot, [`scenario`] defines the
 //! scenarios and [`judge`] judges their logs; [`patched`] adds those in which
@@ -15,7 +14,6 @@
 //! (with broken purgatories from [`bad_purgatory`]).
 
 mod accel;
-mod backports;
 mod bad_purgatory;
 mod cpio;
 mod deps;

@@ -6,7 +6,7 @@
 //! reverted and reapplied, so that the files they do not touch keep their
 //! mtimes and the next build is incremental.
 
-use crate::apt;
+use crate::apt::{self, Apt};
 use crate::cmd;
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
@@ -34,7 +34,7 @@ pub fn unpacked(root: &Path) -> Result<Source> {
     let cached = std::fs::read_to_string(dir.join(SOURCE_STAMP))
         .ok()
         .map(|s| s.trim().to_owned());
-    let version = match (candidate_version(), cached) {
+    let version = match (Apt::system().candidate_version(PACKAGE), cached) {
         (Ok(version), _) => version,
         (Err(err), Some(cached)) => {
             eprintln!(
@@ -51,49 +51,13 @@ pub fn unpacked(root: &Path) -> Result<Source> {
     Ok(Source { dir, version })
 }
 
-/// `Version:` of the package apt would install, after one `apt-get update`
-/// as root when the lists do not know it.
-fn candidate_version() -> Result<String> {
-    let query = || -> Option<String> {
-        let out =
-            cmd::output(Command::new("apt-cache").args(["show", "--no-all-versions", PACKAGE]))
-                .ok()?;
-        out.lines()
-            .find_map(|line| line.strip_prefix("Version:"))
-            .map(|v| v.trim().to_owned())
-    };
-    if let Some(version) = query() {
-        return Ok(version);
-    }
-    if !apt::is_root() {
-        bail!("apt does not know {PACKAGE}: run `apt-get update` as root");
-    }
-    eprintln!("kernel: apt does not know {PACKAGE}; running apt-get update");
-    cmd::run(Command::new("apt-get").args(["update", "-qq"]))?;
-    query().with_context(|| format!("apt does not know {PACKAGE} even after apt-get update"))
-}
-
 /// Downloads the package, unpacks its tarball into `dir` (replacing any
 /// older tree) and deletes the download.
 fn unpack(root: &Path, dir: &Path, version: &str) -> Result<()> {
-    let debs = root.join("debs");
-    std::fs::create_dir_all(&debs)?;
     eprintln!("kernel: fetching {PACKAGE} {version} (about 150 MB) with apt");
-    let mut download = Command::new("apt-get");
-    download.current_dir(&debs);
-    if apt::is_root() {
-        // apt's `_apt` user cannot write into a root-owned target/.
-        download.args(["-o", "APT::Sandbox::User=root"]);
-    }
-    cmd::run(download.arg("download").arg(format!("{PACKAGE}={version}")))?;
-    let deb = std::fs::read_dir(&debs)?
-        .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .find(|path| {
-            path.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with(&format!("{PACKAGE}_")) && n.ends_with(".deb"))
-        })
-        .with_context(|| format!("apt-get download left no {PACKAGE}_*.deb"))?;
+    let deb = Apt::system()
+        .download(&root.join("debs"), &[format!("{PACKAGE}={version}")])?
+        .remove(0);
 
     let unpack = root.join("src.tmp");
     let _ = std::fs::remove_dir_all(&unpack);

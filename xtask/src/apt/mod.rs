@@ -1,6 +1,11 @@
 //! Debian package plumbing shared by the QEMU suite and the kernel build:
-//! who may install, what is installed, installing what is missing, and
-//! unpacking one member of a `.deb`.
+//! apt with the system's state or a private one per suite ([`Apt`]), who may
+//! install, what is installed, installing what is missing, and unpacking one
+//! member of a `.deb`.
+
+mod suite;
+
+pub use suite::Apt;
 
 use crate::cmd;
 use anyhow::{Context, Result, bail};
