@@ -4,8 +4,12 @@
 //! and writes it with an exact size check, as Linux's `kexec_file.c` does.
 //! This crate declares those names, the layouts behind them and the CPU state
 //! the purgatory hands to the next kernel, once, for both sides.
-#![no_std]
+#![cfg_attr(not(test), no_std)]
 #![warn(missing_docs)]
+
+mod hash_path;
+
+pub use hash_path::{Cpuid, HashPath};
 
 use core::mem::{offset_of, size_of};
 

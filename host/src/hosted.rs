@@ -6,7 +6,8 @@
 
 use crate::load::{Placed, Purgatory};
 use purgatory_abi::{
-    FAILING_SEGMENTS_SHANI_SYMBOL, FAILING_SEGMENTS_SYMBOL, VERIFY_SHANI_SYMBOL, VERIFY_SYMBOL,
+    Cpuid, FAILING_SEGMENTS_SHANI_SYMBOL, FAILING_SEGMENTS_SYMBOL, HashPath, VERIFY_SHANI_SYMBOL,
+    VERIFY_SYMBOL,
 };
 use std::io;
 
@@ -165,11 +166,9 @@ impl Drop for HostedPurgatory {
     }
 }
 
-/// Whether this CPU has what the SHA-NI routine uses.
+/// Whether this CPU has what the SHA-NI routine uses, by the purgatory's rule.
 fn has_sha_extensions() -> bool {
-    std::arch::is_x86_feature_detected!("sha")
-        && std::arch::is_x86_feature_detected!("ssse3")
-        && std::arch::is_x86_feature_detected!("sse4.1")
+    HashPath::select(0, &Cpuid::read()) == HashPath::ShaNi
 }
 
 fn map_rwx_at(addr: u64, len: usize) -> io::Result<*mut u8> {

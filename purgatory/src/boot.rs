@@ -66,10 +66,10 @@ fn explain_failure<C: Compress>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::{Engine, jumping, started, stopping};
+    use crate::report::{jumping, started, stopping};
     use crate::sha256::Soft;
     use crate::testing::{FakeMemory, hex, sha256};
-    use purgatory_abi::{FailurePolicy, NO_SEGMENT_DIGEST, SHA_REGION_COUNT, ShaRegion};
+    use purgatory_abi::{FailurePolicy, HashPath, NO_SEGMENT_DIGEST, SHA_REGION_COUNT, ShaRegion};
     use std::cell::Cell;
 
     /// A kernel, an initrd and boot parameters at made-up addresses.
@@ -112,7 +112,7 @@ mod tests {
             segment_digests,
         };
         let mut console = Some(Vec::new());
-        started(&mut console, &regions, Engine::Software);
+        started(&mut console, &regions, HashPath::Software);
         let verified = verify::<Soft>(&mut console, &expected, memory, ticking());
         if verified {
             jumping(&mut console, 0x100_0200);

@@ -1,27 +1,6 @@
-//! What the CPU offers, and SSE switched on for as long as the SHA-NI path runs.
+//! SSE switched on for as long as the SHA-NI path runs.
 
-use core::arch::x86_64::{__cpuid, __cpuid_count};
 use x86_64::registers::control::{Cr0, Cr0Flags, Cr4, Cr4Flags};
-
-/// CPUID.1:ECX and CPUID.7.0:EBX bits the SHA-NI routine needs (SDM vol. 2A).
-const SSSE3: u32 = 1 << 9;
-const SSE4_1: u32 = 1 << 19;
-const SHA: u32 = 1 << 29;
-/// CPUID.1:EDX: FXSR is what CR4.OSFXSR enables; SSE and SSE2 for the moves.
-const FXSR_SSE_SSE2: u32 = (1 << 24) | (1 << 25) | (1 << 26);
-
-/// Whether the CPU has everything `sha256::ShaNi` uses.
-pub fn has_sha_extensions() -> bool {
-    let max_leaf = __cpuid(0).eax;
-    if max_leaf < 7 {
-        return false;
-    }
-    let leaf1 = __cpuid(1);
-    let leaf7 = __cpuid_count(7, 0);
-    leaf1.ecx & (SSSE3 | SSE4_1) == SSSE3 | SSE4_1
-        && leaf1.edx & FXSR_SSE_SSE2 == FXSR_SSE_SSE2
-        && leaf7.ebx & SHA == SHA
-}
 
 /// Runs `f` with SSE enabled (CR0.EM and CR0.TS clear, CR0.MP set,
 /// CR4.OSFXSR and CR4.OSXMMEXCPT set) and puts CR0 and CR4 back exactly as

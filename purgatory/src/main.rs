@@ -20,22 +20,22 @@ mod patched;
 mod verify;
 
 use console::Serial;
-use purgatory::report::{self, Engine};
+use purgatory::report;
 use purgatory::sha256::{ShaNi, Soft};
 use purgatory::text::Sink;
-use purgatory_abi::{FLAG_SOFTWARE_SHA256, FailurePolicy};
+use purgatory_abi::{Cpuid, FailurePolicy, HashPath};
 
 /// Called by `purgatory_start` on the purgatory's stack.
 extern "C" fn purgatory_main() -> ! {
     let mut console = Serial::open(patched::purgatory_console_port.read());
     let flags = patched::purgatory_flags.read();
-    let engine = engine(flags);
-    report::started(&mut console, &patched::purgatory_sha_regions.read(), engine);
-    let verified = match engine {
-        Engine::Software => verify::at_boot::<Soft>(&mut console),
+    let path = HashPath::select(flags, &Cpuid::read());
+    report::started(&mut console, &patched::purgatory_sha_regions.read(), path);
+    let verified = match path {
+        HashPath::Software => verify::at_boot::<Soft>(&mut console),
         // SAFETY: interrupts are off from kexec to hand-off, and the
         // verification relies on no CR0/CR4 bit but the SSE ones.
-        Engine::ShaNi => unsafe { cpu::with_sse(|| verify::at_boot::<ShaNi>(&mut console)) },
+        HashPath::ShaNi => unsafe { cpu::with_sse(|| verify::at_boot::<ShaNi>(&mut console)) },
     };
     if verified {
         report::jumping(&mut console, patched::entry64_regs.read().rip);
@@ -46,16 +46,6 @@ extern "C" fn purgatory_main() -> ! {
     report::stopping(&mut console, policy);
     console.drain();
     failure::stop(policy)
-}
-
-/// The SHA-NI path when the CPU has it and the loader did not ask for the
-/// software one; both compute the same digest.
-fn engine(flags: u64) -> Engine {
-    if flags & FLAG_SOFTWARE_SHA256 != 0 || !cpu::has_sha_extensions() {
-        Engine::Software
-    } else {
-        Engine::ShaNi
-    }
 }
 
 #[panic_handler]

@@ -6,23 +6,14 @@
 
 use crate::regions::{Fault, SegmentFault};
 use crate::text::{Sink, decimal, hex, hex_bytes};
-use purgatory_abi::{FailurePolicy, Sha256Digest, ShaRegions};
+use purgatory_abi::{FailurePolicy, HashPath, Sha256Digest, ShaRegions};
 
 const PREFIX: &[u8] = b"purgatory: ";
 const END: &[u8] = b"\r\n";
 
-/// Which compression hashes the regions.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Engine {
-    /// Plain integer code.
-    Software,
-    /// The CPU's SHA extensions.
-    ShaNi,
-}
-
 /// At entry: what is about to be verified, and how.
 /// `purgatory: verifying 2 segments (20975616 bytes) with sha-ni`
-pub fn started(out: &mut impl Sink, regions: &ShaRegions, engine: Engine) {
+pub fn started(out: &mut impl Sink, regions: &ShaRegions, path: HashPath) {
     let used = regions.iter().filter(|region| region.len != 0);
     let count = used.clone().count() as u64;
     let bytes = used.fold(0, |sum: u64, region| sum.saturating_add(region.len));
@@ -36,9 +27,9 @@ pub fn started(out: &mut impl Sink, regions: &ShaRegions, engine: Engine) {
     });
     decimal(out, bytes);
     out.write(b" bytes) with ");
-    out.write(match engine {
-        Engine::Software => b"software sha-256".as_slice(),
-        Engine::ShaNi => b"sha-ni",
+    out.write(match path {
+        HashPath::Software => b"software sha-256".as_slice(),
+        HashPath::ShaNi => b"sha-ni",
     });
     out.write(END);
 }
@@ -123,15 +114,15 @@ mod tests {
     fn the_entry_line_counts_segments_and_bytes() {
         let regions = table(&[(0x100_0000, 0x140_0000), (0xdead, 0), (0x9_0000, 0x1000)]);
         assert_eq!(
-            text(|out| started(out, &regions, Engine::ShaNi)),
+            text(|out| started(out, &regions, HashPath::ShaNi)),
             "purgatory: verifying 2 segments (20975616 bytes) with sha-ni\r\n"
         );
         assert_eq!(
-            text(|out| started(out, &table(&[(0x1000, 64)]), Engine::Software)),
+            text(|out| started(out, &table(&[(0x1000, 64)]), HashPath::Software)),
             "purgatory: verifying 1 segment (64 bytes) with software sha-256\r\n"
         );
         assert_eq!(
-            text(|out| started(out, &table(&[]), Engine::Software)),
+            text(|out| started(out, &table(&[]), HashPath::Software)),
             "purgatory: verifying 0 segments (0 bytes) with software sha-256\r\n"
         );
     }

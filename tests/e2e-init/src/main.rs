@@ -15,8 +15,8 @@
 //! Everything is printed to the console (`console=ttyS0`), which the suite
 //! captures.
 
-use register_probe::Pattern;
-use register_probe::protocol::{
+use e2e_protocol::Pattern;
+use e2e_protocol::protocol::{
     ARGS_FILE, BIG_FILE, BIG_OK, DEBUG_EXIT_PORT, EXIT_FAIL, EXIT_PASS, INIT_FAIL, INIT_PASS,
     PARAM_BIG, PARAM_MARKER, PARAM_STAGE, STAGE2,
 };

@@ -6,13 +6,13 @@
 use crate::entry::Saved;
 use crate::port::Serial;
 use core::ptr::read_volatile;
-use purgatory_abi::{BOOT_CS, BOOT_DS, ENTRY64_REG_COUNT};
-use register_probe::control::{
+use e2e_protocol::control::{
     CR0_EM, CR0_MP, CR0_TS, CR4_LA57, CR4_OSFXSR, CR4_OSXMMEXCPT, CR4_PAE, CR4_SSE_BITS,
 };
-use register_probe::protocol::{PROBE_CPU, PROBE_CR, PROBE_PATH};
-use register_probe::sha::{self, BSWAP_MASK, Cpuid, HashPath, SHA_NI_WORD, SOFTWARE_WORD};
-use register_probe::{EXPECTATION_MAGIC, Expectation, reg_name};
+use e2e_protocol::protocol::{PROBE_CPU, PROBE_CR, PROBE_PATH};
+use e2e_protocol::trace::{self, BSWAP_MASK};
+use e2e_protocol::{EXPECTATION_MAGIC, Expectation, reg_name};
+use purgatory_abi::{BOOT_CS, BOOT_DS, Cpuid, ENTRY64_REG_COUNT, HashPath};
 
 const PAGE_SIZE: u64 = 4096;
 const RFLAGS_IF: u64 = 1 << 9;
@@ -264,14 +264,6 @@ fn control_registers(out: &mut Serial, saved: &Saved, expected: &Expectation) ->
     cr0_ok && cr4_ok
 }
 
-fn path_word(path: HashPath) -> &'static str {
-    if path == HashPath::ShaNi {
-        SHA_NI_WORD
-    } else {
-        SOFTWARE_WORD
-    }
-}
-
 /// The path the XMM registers show must be the one the purgatory's rule
 /// picks on this CPU with the loader's `purgatory_flags`.
 fn hash_path(out: &mut Serial, saved: &Saved, expected: &Expectation) -> bool {
@@ -289,16 +281,16 @@ fn hash_path(out: &mut Serial, saved: &Saved, expected: &Expectation) -> bool {
         .str(" SSE4.1=")
         .str(bit(cpuid.sse4_1().into(), 1))
         .str(")\n");
-    let want = HashPath::expected(&cpuid, expected.purgatory_flags);
+    let want = HashPath::select(expected.purgatory_flags, &cpuid);
     out.str("PROBE: purgatory_flags = ")
         .hex(expected.purgatory_flags)
         .str(": the purgatory must take the ")
-        .str(path_word(want))
+        .str(want.name())
         .str(" path\n");
     let Some(digest) = digest(out, expected) else {
         return false;
     };
-    let [abcd, efgh] = sha::final_state(&digest);
+    let [abcd, efgh] = trace::final_state(&digest);
     let find = |value: &[u8; 16]| saved.xmm.iter().position(|xmm| xmm == value);
     let seen = match (find(&abcd), find(&efgh)) {
         (Some(a), Some(e)) => {
@@ -319,14 +311,12 @@ fn hash_path(out: &mut Serial, saved: &Saved, expected: &Expectation) -> bool {
             .dec(at as u64)
             .str(" holds the SHA-NI routine's byte-swap mask\n");
     }
-    out.str(PROBE_PATH).str(" ").str(path_word(seen));
+    out.str(PROBE_PATH).str(" ").str(seen.name());
     if seen == want {
         out.str(" ok\n");
         return true;
     }
-    out.str(" MISMATCH, expected ")
-        .str(path_word(want))
-        .str("\n");
+    out.str(" MISMATCH, expected ").str(want.name()).str("\n");
     for (index, xmm) in saved.xmm.iter().enumerate() {
         let mut halves = [0u8; 8];
         halves.copy_from_slice(&xmm[8..]);

@@ -4,8 +4,8 @@
 use core::arch::global_asm;
 use core::cell::UnsafeCell;
 use core::mem::offset_of;
+use e2e_protocol::control::{CR0_EM, CR0_TS, CR4_OSFXSR};
 use purgatory_abi::Entry64Regs;
-use register_probe::control::{CR0_EM, CR0_TS, CR4_OSFXSR};
 
 /// The CPU state at entry, written once by `probe_start`.
 #[repr(C)]

@@ -19,8 +19,8 @@ mod check;
 mod entry;
 mod port;
 
+use e2e_protocol::protocol::{EXIT_FAIL, EXIT_PASS, PROBE_FAIL, PROBE_PASS};
 use port::{Serial, exit_qemu};
-use register_probe::protocol::{EXIT_FAIL, EXIT_PASS, PROBE_FAIL, PROBE_PASS};
 
 /// Called by `probe_start` on the probe's own stack.
 extern "C" fn probe_main() -> ! {

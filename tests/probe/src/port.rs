@@ -2,7 +2,7 @@
 //! `isa-debug-exit` device the verdict is returned through.
 
 use core::arch::asm;
-use register_probe::protocol::DEBUG_EXIT_PORT;
+use e2e_protocol::protocol::DEBUG_EXIT_PORT;
 
 const COM1: u16 = 0x3f8;
 /// Line status register; bit 5: the transmit holding register is empty.

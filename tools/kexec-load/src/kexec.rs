@@ -329,7 +329,7 @@ mod tests {
             regs: Entry64Regs::ZERO,
             digest: [0; 32],
             purgatory_policy: Policy::Lowest { min: 0 },
-            hash: (register_probe::sha::HashPath::Software, ""),
+            hash: (purgatory_abi::HashPath::Software, ""),
             console: crate::console::Console::off("test"),
             on_failure: purgatory_abi::FailurePolicy::Halt,
             notes: Vec::new(),

@@ -136,7 +136,7 @@ fn run(args: Args) -> Result<(), Error> {
         } else {
             0
         },
-        cpuid: register_probe::sha::Cpuid::read(),
+        cpuid: purgatory_abi::Cpuid::read(),
         console,
         on_failure: args.on_failure,
     };

@@ -8,15 +8,15 @@ use crate::console::Console;
 use crate::layout::{Layout, PAGE_SIZE, PlaceError, Policy};
 use crate::memmap::MemoryRange;
 use crate::zeropage::{self, Addresses, ZERO_PAGE_SIZE, ZeroPageError};
+use e2e_protocol::control::{CR0_KNOWN, CR4_KNOWN, LOADER_CR0, loader_cr4};
+use e2e_protocol::protocol::LOADER_HASH;
+use e2e_protocol::{EXPECTATION_MAGIC, Expectation, distinctive_regs};
+use purgatory_abi::{Cpuid, HashPath};
 use purgatory_abi::{
     Entry64Regs, FLAG_SOFTWARE_SHA256, FLAGS_SYMBOL, FailurePolicy, SHA256_DIGEST_SYMBOL,
     STACK_END_SYMBOL, Sha256Digest,
 };
 use purgatory_host::{LoadError, Purgatory, Segment};
-use register_probe::control::{CR0_KNOWN, CR4_KNOWN, LOADER_CR0, loader_cr4};
-use register_probe::protocol::LOADER_HASH;
-use register_probe::sha::{Cpuid, HashPath};
-use register_probe::{EXPECTATION_MAGIC, Expectation, distinctive_regs};
 use std::fmt;
 
 /// Where the purgatory goes.
@@ -450,16 +450,16 @@ pub fn build(request: Request<'_>, map: &[MemoryRange]) -> Result<Plan, PlanErro
     })
 }
 
-/// The purgatory's own rule (see `register_probe::sha`), with the reason.
+/// The purgatory's own rule (`purgatory_abi::HashPath`), with the reason.
 fn hash_path(cpuid: &Cpuid, purgatory_flags: u64) -> (HashPath, &'static str) {
-    let path = HashPath::expected(cpuid, purgatory_flags);
+    let path = HashPath::select(purgatory_flags, cpuid);
     let why = match path {
         HashPath::ShaNi => "the CPU has SHA, SSSE3 and SSE4.1",
         HashPath::Software if purgatory_flags & FLAG_SOFTWARE_SHA256 != 0 => {
             "--software-sha256 (FLAG_SOFTWARE_SHA256)"
         }
         HashPath::Software if !cpuid.sha() => "the CPU lacks the SHA extensions",
-        HashPath::Software => "the CPU lacks SSSE3 or SSE4.1",
+        HashPath::Software => "the CPU lacks SSSE3, SSE4.1, FXSR, SSE or SSE2",
     };
     (path, why)
 }

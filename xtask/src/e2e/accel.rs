@@ -13,7 +13,7 @@ use super::guest::{self, Programs};
 use super::qemu::{self, Accel, Machine, Watch};
 use super::variant::Variant;
 use anyhow::Result;
-use register_probe::protocol::{PARAM_MARKER, PARAM_STAGE, QEMU_STATUS_PASS, STAGE2};
+use e2e_protocol::protocol::{PARAM_MARKER, PARAM_STAGE, QEMU_STATUS_PASS, STAGE2};
 use std::path::Path;
 use std::time::Duration;
 

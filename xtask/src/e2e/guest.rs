@@ -5,8 +5,8 @@ use super::cpio::Cpio;
 use super::elf;
 use crate::build;
 use anyhow::{Context, Result};
-use register_probe::Pattern;
-use register_probe::protocol::{ARGS_FILE, BIG_FILE};
+use e2e_protocol::Pattern;
+use e2e_protocol::protocol::{ARGS_FILE, BIG_FILE};
 use std::path::{Path, PathBuf};
 
 /// The built guest programs.

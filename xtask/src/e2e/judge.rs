@@ -5,12 +5,12 @@
 
 use super::qemu::{ControlRegisters, Ending, Run};
 use super::scenario::{BIG_FILE_LEN, KernelCase, Kind, Placement, STARTING_NEW_KERNEL};
-use register_probe::control::{CR4_KNOWN, CR4_OSFXSR, kexec_cr0, kexec_cr4};
-use register_probe::protocol::{
+use e2e_protocol::control::{CR4_KNOWN, CR4_OSFXSR, kexec_cr0, kexec_cr4};
+use e2e_protocol::protocol::{
     BIG_OK, INIT_PASS, LOADER_HASH, PARAM_MARKER, PROBE_CPU, PROBE_CR, PROBE_FAIL, PROBE_PASS,
     PROBE_PATH, QEMU_STATUS_FAIL, QEMU_STATUS_PASS, STAGE2,
 };
-use register_probe::sha::HashPath;
+use purgatory_abi::HashPath;
 
 const LINUX_BANNER: &str = "Linux version ";
 /// Printed by `kexec-load --corrupt-after-digest`.

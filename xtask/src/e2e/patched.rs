@@ -24,10 +24,10 @@ use crate::build::EMBEDDED_PATH;
 use crate::cmd::project_root;
 use crate::kernel::Kernels;
 use anyhow::{Result, anyhow};
-use purgatory_host::Image;
-use register_probe::protocol::{
+use e2e_protocol::protocol::{
     ARGS_FILE, PARAM_MARKER, PARAM_STAGE, QEMU_STATUS_FAIL, QEMU_STATUS_PASS, STAGE2,
 };
+use purgatory_host::Image;
 use std::path::Path;
 use std::sync::OnceLock;
 use std::time::Duration;

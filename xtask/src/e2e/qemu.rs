@@ -79,7 +79,7 @@ impl Watch {
     /// A boot that ends with the guest `/init`'s own verdict (it exits QEMU
     /// itself), or on a fatal pattern, or at `timeout`.
     pub fn init_verdict(timeout: Duration) -> Self {
-        use register_probe::protocol::{INIT_FAIL, INIT_PASS};
+        use e2e_protocol::protocol::{INIT_FAIL, INIT_PASS};
         Self {
             verdicts: vec![INIT_PASS.into(), INIT_FAIL.into()],
             fatal: FATAL_PATTERNS.iter().map(|p| p.to_string()).collect(),

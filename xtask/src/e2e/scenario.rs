@@ -8,10 +8,10 @@ use super::judge::{self, Expect};
 use super::qemu::{self, Accel, ControlRegisters, Machine, Watch};
 use super::variant::Variant;
 use anyhow::Result;
-use register_probe::protocol::{
+use e2e_protocol::protocol::{
     INIT_FAIL, INIT_PASS, PARAM_BIG, PARAM_MARKER, PARAM_STAGE, PROBE_FAIL, PROBE_PASS,
 };
-use register_probe::sha::HashPath;
+use purgatory_abi::HashPath;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 

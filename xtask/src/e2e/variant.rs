@@ -5,7 +5,7 @@
 //! reference notes). The same kexec on both covers both paths.
 
 use super::qemu::Accel;
-use register_probe::sha::HashPath;
+use purgatory_abi::HashPath;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Variant {

@@ -1,14 +1,16 @@
-//! What the register probe, the loader that launches it (`kexec-load --raw`)
-//! and the e2e suite agree on, declared once for all three.
+//! The e2e protocol: what the suite (`cargo xtask e2e`), its guests (the
+//! `/init` programs and the register probe) and the loader's test payloads
+//! (`kexec-load` built with its `e2e` feature) agree on, declared once.
 //!
 //! * The **expectation page**: the loader points RSI at a page holding
 //!   [`Expectation`] (a magic, the `entry64_regs` it wrote into the purgatory,
 //!   where the purgatory lies, the CR0/CR4 the kexec hands over, the
 //!   `purgatory_flags` it set and where the digest is), so the probe can compare
 //!   every register with what was asked rather than with values baked into it.
-//! * The **hash path** rules ([`control`], [`sha`]): which CR0/CR4 Linux's kexec
-//!   leaves for the purgatory, when the purgatory hashes with SHA-NI, and the
-//!   trace that path leaves in the XMM registers.
+//! * What the hand-off must show ([`control`], [`trace`]): which CR0/CR4
+//!   Linux's kexec leaves for the purgatory, and the trace the SHA-NI path
+//!   leaves in the XMM registers (which path must run is
+//!   `purgatory_abi::HashPath`'s rule).
 //! * The **guest protocol**: the markers the guests print on the serial port
 //!   and the `isa-debug-exit` values they exit QEMU with.
 //! * The **filler pattern** of the large-initrd scenario, so that the second
@@ -17,7 +19,7 @@
 #![warn(missing_docs)]
 
 pub mod control;
-pub mod sha;
+pub mod trace;
 
 use core::mem::{offset_of, size_of};
 use purgatory_abi::{ENTRY64_REG_COUNT, Entry64Regs};
