@@ -1,7 +1,7 @@
 //! The register probe: a freestanding payload that `kexec-load --raw` loads
 //! in place of a kernel. Entered from the purgatory, it records the CPU state,
 //! compares every general register with the `entry64_regs` the loader wrote
-//! (RSI points at a copy, see the library), checks CS = 0x10, DS/ES/SS/FS/GS =
+//! (RSI points at a copy, see `e2e_protocol::Expectation`), checks CS = 0x10, DS/ES/SS/FS/GS =
 //! 0x18, RFLAGS.IF = 0 and the GDT, prints one line per check and a verdict on
 //! COM1, and exits QEMU through `isa-debug-exit` with a pass or fail code.
 //! It also checks that CR0 and CR4 are what the kexec set up (the purgatory's
