@@ -6,7 +6,7 @@
 //! [`console`] picks the purgatory's console, [`bzimage`] validates the
 //! kernel, [`memmap`] reads the firmware map, [`layout`] places segments,
 //! [`zeropage`] builds the boot parameters, [`plan`] patches the purgatory and
-//! assembles the segment list for a [`request`], [`print`] and [`report`]
+//! assembles the segment list for a [`request`], [`print`](mod@print) and [`report`]
 //! show the plan to people and programs, and [`kexec`] checks the kernel's
 //! rules and makes the calls.
 //!

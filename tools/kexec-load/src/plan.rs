@@ -3,10 +3,10 @@
 //! Building it needs no privilege, so `--dry-run` prints exactly what a real
 //! load would hand to the kernel.
 //!
-//! [`build`] prepares the purgatory ([`patch`]), places the payload's
-//! segments ([`linux`] for a bzImage, `raw` for the e2e suite's test
-//! payload) in an [`assembly::Assembly`], then seals the region table and
-//! places the purgatory last.
+//! [`build`] prepares the purgatory (`patch`), places the payload's
+//! segments (`linux` for a bzImage, `raw` for the e2e suite's test payload)
+//! in an `Assembly`, then seals the region table and places the purgatory
+//! last.
 
 mod assembly;
 #[cfg(feature = "e2e")]
@@ -24,9 +24,9 @@ use crate::console::Console;
 use crate::layout::Policy;
 use crate::memmap::MemoryRange;
 use crate::number::hex;
-#[cfg(feature = "e2e")]
-use crate::report::Corruption;
-use crate::report::{DigestReport, HashChoice, PlanReport, PurgatoryReport, SegmentReport};
+use crate::report::{
+    Corruption, DigestReport, HashChoice, PlanReport, PurgatoryReport, SegmentReport,
+};
 use crate::request::{Payload, Request};
 use assembly::Assembly;
 #[cfg(feature = "e2e")]
@@ -62,8 +62,8 @@ pub struct Plan {
     pub on_failure: FailurePolicy,
     /// Extra lines for the user.
     pub notes: Vec<String>,
-    /// The byte `--corrupt-after-digest` flipped.
-    #[cfg(feature = "e2e")]
+    /// The byte `--corrupt-after-digest` flipped; only the `e2e` feature has
+    /// the option.
     pub corruption: Option<Corruption>,
 }
 
@@ -117,7 +117,6 @@ pub fn build(request: Request<'_>, map: &[MemoryRange]) -> Result<Plan, PlanErro
         on_failure: request.on_failure,
         segments: site.segments,
         notes: site.notes,
-        #[cfg(feature = "e2e")]
         corruption: None,
     })
 }
@@ -166,7 +165,6 @@ impl Plan {
             hash: self.hash.clone(),
             console: self.console.clone(),
             on_failure: self.on_failure,
-            #[cfg(feature = "e2e")]
             corruption: self.corruption.clone(),
             notes: self.notes.clone(),
             warnings,

@@ -8,7 +8,7 @@ use crate::plan::Plan;
 use purgatory_abi::FailurePolicy;
 use std::io::{self, Write};
 
-/// Prints the plan, and with the `e2e` feature the byte it flipped.
+/// Prints the plan, and the byte `--corrupt-after-digest` flipped.
 pub fn print(plan: &Plan, out: &mut impl Write) -> io::Result<()> {
     writeln!(out, "kexec-load: {}", plan.what)?;
     segments(plan, out)?;
@@ -17,7 +17,6 @@ pub fn print(plan: &Plan, out: &mut impl Write) -> io::Result<()> {
     for note in &plan.notes {
         writeln!(out, "  note         {note}")?;
     }
-    #[cfg(feature = "e2e")]
     if let Some(corruption) = &plan.corruption {
         writeln!(out, "  {corruption}")?;
     }

@@ -35,8 +35,8 @@ pub struct PlanReport {
     /// `halt` or `reset`: what the purgatory does on a mismatch.
     #[serde(with = "failure_policy_name")]
     pub on_failure: FailurePolicy,
-    /// The byte `--corrupt-after-digest` flipped (the `e2e` feature only).
-    #[cfg(feature = "e2e")]
+    /// The byte `--corrupt-after-digest` flipped: only a build with the `e2e`
+    /// feature has the option; absent from the line when unused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub corruption: Option<Corruption>,
     /// What the plan tells the user besides the table.
@@ -103,7 +103,6 @@ pub struct HashChoice {
 
 /// The byte `--corrupt-after-digest` flipped after the digest was computed
 /// (a test of the purgatory's refusal).
-#[cfg(feature = "e2e")]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Corruption {
     /// The segment's name.
@@ -118,6 +117,23 @@ pub struct Corruption {
     pub address: u64,
     pub before: u8,
     pub after: u8,
+}
+
+/// The plan's line for it, which the e2e suite looks for.
+impl fmt::Display for Corruption {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "TEST: flipped the byte at {:#x} (segment {} at {:#x}, {} + {:#x}) from {:#04x} to {:#04x} after the digest: the purgatory must refuse to start this image",
+            self.address,
+            self.region,
+            self.segment_start,
+            self.segment,
+            self.offset,
+            self.before,
+            self.after
+        )
+    }
 }
 
 /// Why no plan could be read from a log.

@@ -21,19 +21,11 @@ pub fn qemu_6g() -> Vec<MemoryRange> {
         .collect()
 }
 
-/// A request for `image` with a short command line, verified, on a CPU
-/// without SHA extensions, with no console.
-pub fn bz_request<'a>(
-    image: BzImage<'a>,
-    initrd: Option<Vec<u8>>,
-    at: PurgatoryAddr,
-) -> Request<'a> {
+/// A request for `payload`, verified, on a CPU without SHA extensions, with
+/// no console.
+pub fn request(payload: Payload<'_>, at: PurgatoryAddr) -> Request<'_> {
     Request {
-        payload: Payload::BzImage {
-            image,
-            initrd,
-            cmdline: "console=ttyS0 e2e.marker=x".into(),
-        },
+        payload,
         purgatory_addr: at,
         seed: 7,
         verify: true,
@@ -43,4 +35,18 @@ pub fn bz_request<'a>(
         console: Console::off("test"),
         on_failure: FailurePolicy::Halt,
     }
+}
+
+/// A [`request`] for `image` with a short command line.
+pub fn bz_request<'a>(
+    image: BzImage<'a>,
+    initrd: Option<Vec<u8>>,
+    at: PurgatoryAddr,
+) -> Request<'a> {
+    let payload = Payload::BzImage {
+        image,
+        initrd,
+        cmdline: "console=ttyS0 e2e.marker=x".into(),
+    };
+    request(payload, at)
 }

@@ -16,7 +16,8 @@ pub struct Assembly<'m> {
     pub purgatory: Purgatory<'static>,
     pub segments: Vec<PlannedSegment>,
     pub notes: Vec<String>,
-    layout: Layout,
+    /// The free RAM left.
+    pub layout: Layout,
     purgatory_policy: Policy,
     purgatory_addr: Option<u64>,
 }
@@ -43,17 +44,6 @@ impl<'m> Assembly<'m> {
             assembly.purgatory_addr()?;
         }
         Ok(assembly)
-    }
-
-    /// Reserves `size` bytes for `name` as `policy` says.
-    pub fn place(
-        &mut self,
-        name: &'static str,
-        size: u64,
-        align: u64,
-        policy: Policy,
-    ) -> Result<u64, PlanError> {
-        Ok(self.layout.place(name, size, align, policy)?)
     }
 
     /// Where the purgatory goes, placing it on the first call.

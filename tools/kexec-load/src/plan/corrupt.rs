@@ -90,20 +90,3 @@ pub fn flip(
         after: !before,
     })
 }
-
-/// The plan's line for it, which the e2e suite looks for.
-impl fmt::Display for Corruption {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "TEST: flipped the byte at {:#x} (segment {} at {:#x}, {} + {:#x}) from {:#04x} to {:#04x} after the digest: the purgatory must refuse to start this image",
-            self.address,
-            self.region,
-            self.segment_start,
-            self.segment,
-            self.offset,
-            self.before,
-            self.after
-        )
-    }
-}

@@ -5,7 +5,7 @@
 use super::assembly::Assembly;
 use super::error::PlanError;
 use crate::bzimage::BzImage;
-use crate::layout::{FOUR_GIB, PAGE_SIZE, Policy};
+use crate::layout::{FOUR_GIB, Layout, PAGE_SIZE, PlaceError, Policy};
 use crate::zeropage::{self, Addresses, ZERO_PAGE_SIZE};
 
 /// The protected-mode kernel goes at or above 1 MiB (LOADED_HIGH).
@@ -33,14 +33,16 @@ pub fn assemble(
 
     check_cmdline(image, cmdline)?;
     let params_len = ZERO_PAGE_SIZE as u64 + cmdline.len() as u64 + 1;
-    let params_addr = site.place(
+    let params_addr = site.layout.place(
         "boot-params",
         params_len,
         PAGE_SIZE,
         Policy::Lowest { min: PARAMS_MIN },
     )?;
     let initrd = initrd
-        .map(|bytes| place_initrd(site, image, &bytes).map(|addr| (addr, bytes)))
+        .map(|bytes| {
+            place_initrd(&mut site.layout, image, bytes.len() as u64).map(|addr| (addr, bytes))
+        })
         .transpose()?;
     let purgatory_addr = site.purgatory_addr()?;
 
@@ -83,11 +85,15 @@ fn place_kernel(site: &mut Assembly<'_>, image: &BzImage<'_>) -> Result<u64, Pla
     let size = image.init_size.max(image.kernel().len() as u64);
     let align = image.kernel_alignment;
     if image.pref_address >= KERNEL_MIN
-        && let Ok(addr) = site.place("kernel", size, align, Policy::Exact(image.pref_address))
+        && let Ok(addr) =
+            site.layout
+                .place("kernel", size, align, Policy::Exact(image.pref_address))
     {
         return Ok(addr);
     }
-    let addr = site.place("kernel", size, align, Policy::Lowest { min: KERNEL_MIN })?;
+    let addr = site
+        .layout
+        .place("kernel", size, align, Policy::Lowest { min: KERNEL_MIN })?;
     site.notes.push(format!(
         "the kernel's preferred address {:#x} is not free RAM: placed at {addr:#x}",
         image.pref_address
@@ -96,22 +102,13 @@ fn place_kernel(site: &mut Assembly<'_>, image: &BzImage<'_>) -> Result<u64, Pla
 }
 
 /// As high as the kernel can reach it.
-fn place_initrd(
-    site: &mut Assembly<'_>,
-    image: &BzImage<'_>,
-    bytes: &[u8],
-) -> Result<u64, PlanError> {
+fn place_initrd(layout: &mut Layout, image: &BzImage<'_>, len: u64) -> Result<u64, PlaceError> {
     let max_end = if image.loadable_above_4g() {
         u64::MAX
     } else {
         image.initrd_addr_max.saturating_add(1).min(FOUR_GIB)
     };
-    site.place(
-        "initrd",
-        bytes.len() as u64,
-        PAGE_SIZE,
-        Policy::Highest { max_end },
-    )
+    layout.place("initrd", len, PAGE_SIZE, Policy::Highest { max_end })
 }
 
 /// A kernel without XLF_CAN_BE_LOADED_ABOVE_4G must find all of its

@@ -38,6 +38,29 @@ pub fn assemble(
         entry_offset,
         load_addr,
     } = payload;
+    let len = check(bytes, entry_offset)?;
+    let (policy, align) = match load_addr {
+        Some(addr) => (Policy::Exact(addr), PAGE_SIZE),
+        None => (Policy::Lowest { min: PAYLOAD_MIN }, PAYLOAD_ALIGN),
+    };
+    let payload_addr = site.layout.place("payload", len, align, policy)?;
+    let page_addr = site.layout.place(
+        "expectation",
+        PAGE_SIZE,
+        PAGE_SIZE,
+        Policy::Lowest { min: PAGE_MIN },
+    )?;
+    set_entry_regs(site, payload_addr + entry_offset, page_addr)?;
+    let page = expectation(site, host_5level, purgatory_flags)?;
+    site.push("payload", bytes.to_vec(), payload_addr, len);
+    site.push("expectation", page, page_addr, PAGE_SIZE);
+    Ok(format!(
+        "raw payload, {len:#x} bytes, entered at offset {entry_offset:#x}; RSI = expectation page, other registers distinctive"
+    ))
+}
+
+/// The payload's length, if it has bytes and the entry point is among them.
+fn check(bytes: &[u8], entry_offset: u64) -> Result<u64, PlanError> {
     let len = bytes.len() as u64;
     if bytes.is_empty() {
         return Err(PlanError::EmptyPayload);
@@ -48,34 +71,34 @@ pub fn assemble(
             len,
         });
     }
-    let payload_addr = match load_addr {
-        Some(addr) => site.place("payload", len, PAGE_SIZE, Policy::Exact(addr))?,
-        None => site.place(
-            "payload",
-            len,
-            PAYLOAD_ALIGN,
-            Policy::Lowest { min: PAYLOAD_MIN },
-        )?,
-    };
-    let page_addr = site.place(
-        "expectation",
-        PAGE_SIZE,
-        PAGE_SIZE,
-        Policy::Lowest { min: PAGE_MIN },
-    )?;
+    Ok(len)
+}
+
+/// Every register distinctive but RBX (0, as Linux's boot protocol has it),
+/// RSI (the page), RSP (the purgatory's stack) and RIP (the entry point).
+fn set_entry_regs(site: &mut Assembly<'_>, entry: u64, page_addr: u64) -> Result<(), PlanError> {
     let purgatory_addr = site.purgatory_addr()?;
     let stack_end = symbol_offset(&site.purgatory, STACK_END_SYMBOL)?;
     let mut regs = distinctive_regs();
     regs.rbx = 0;
     regs.rsi = page_addr;
     regs.rsp = purgatory_addr + stack_end;
-    regs.rip = payload_addr + entry_offset;
-    site.purgatory.set_entry_regs(&regs)?;
+    regs.rip = entry;
+    Ok(site.purgatory.set_entry_regs(&regs)?)
+}
+
+/// The expectation page's bytes: what the probe must find on entry.
+fn expectation(
+    site: &mut Assembly<'_>,
+    host_5level: bool,
+    purgatory_flags: u64,
+) -> Result<Vec<u8>, PlanError> {
+    let purgatory_start = site.purgatory_addr()?;
     let expectation = Expectation {
         magic: EXPECTATION_MAGIC,
         regs: site.purgatory.entry_regs()?,
-        purgatory_start: purgatory_addr,
-        purgatory_end: purgatory_addr + site.purgatory.image().mem_size(),
+        purgatory_start,
+        purgatory_end: purgatory_start + site.purgatory.image().mem_size(),
         cr0: LOADER_CR0,
         cr0_mask: CR0_KNOWN,
         cr4: loader_cr4(host_5level),
@@ -83,12 +106,7 @@ pub fn assemble(
         purgatory_flags,
         digest_offset: symbol_offset(&site.purgatory, SHA256_DIGEST_SYMBOL)?,
     };
-    site.push("payload", bytes.to_vec(), payload_addr, len);
-    let page = expectation.to_bytes().to_vec();
-    site.push("expectation", page, page_addr, PAGE_SIZE);
-    Ok(format!(
-        "raw payload, {len:#x} bytes, entered at offset {entry_offset:#x}; RSI = expectation page, other registers distinctive"
-    ))
+    Ok(expectation.to_bytes().to_vec())
 }
 
 fn symbol_offset(purgatory: &Purgatory<'_>, name: &str) -> Result<u64, LoadError> {

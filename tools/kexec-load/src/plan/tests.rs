@@ -259,6 +259,10 @@ fn the_report_round_trips() {
     assert_eq!(report.hash.path, HashPath::ShaNi);
     assert_eq!(report.console.port, Some(0x3f8));
     assert_eq!(report.warnings, ["warning: a test"]);
+    assert!(
+        !line.contains("corruption"),
+        "no key for what did not happen: {line}"
+    );
     // Names, not numbers, for the enumerations.
     assert!(line.contains(r#""path":"sha-ni""#), "{line}");
     assert!(line.contains(r#""on_failure":"halt""#), "{line}");

@@ -1,27 +1,17 @@
 //! The e2e feature's plans: the raw payload and the flipped byte.
 
 use super::*;
-use crate::console::Console;
 use e2e_protocol::control::{CR0_KNOWN, CR4_KNOWN, LOADER_CR0, loader_cr4};
 use e2e_protocol::{EXPECTATION_MAGIC, Expectation, distinctive_regs};
 use purgatory_abi::{SHA256_DIGEST_SYMBOL, STACK_END_SYMBOL};
 
 fn raw_request(payload: &[u8], entry_offset: u64, load_addr: Option<u64>) -> Request<'_> {
-    Request {
-        payload: Payload::Raw {
-            bytes: payload,
-            entry_offset,
-            load_addr,
-        },
-        purgatory_addr: PurgatoryAddr::Low,
-        seed: 0,
-        verify: true,
-        host_5level: false,
-        purgatory_flags: 0,
-        cpuid: Cpuid::default(),
-        console: Console::off("test"),
-        on_failure: FailurePolicy::Halt,
-    }
+    let payload = Payload::Raw {
+        bytes: payload,
+        entry_offset,
+        load_addr,
+    };
+    crate::testing::request(payload, PurgatoryAddr::Low)
 }
 
 #[test]
