@@ -9,6 +9,7 @@ use cli::Args;
 use kexec_load::request::{Payload, Request};
 use kexec_load::{bzimage, console, kexec, memmap, plan, print};
 use std::fmt;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -17,7 +18,7 @@ fn main() -> ExitCode {
     match run(&args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("kexec-load: error: {err}");
+            say(&mut io::stderr(), &format!("error: {err}"));
             ExitCode::FAILURE
         }
     }
@@ -39,7 +40,8 @@ enum Error {
     Plan(plan::PlanError),
     #[cfg(feature = "e2e")]
     Corrupt(plan::CorruptError),
-    Json(serde_json::Error),
+    /// The plan could not be written to stdout (a dry run's only output).
+    Output(io::Error),
     Rules(Vec<String>),
     Kexec(kexec::KexecError),
 }
@@ -62,7 +64,7 @@ impl fmt::Display for Error {
             Self::Plan(error) => write!(f, "{error}"),
             #[cfg(feature = "e2e")]
             Self::Corrupt(error) => write!(f, "{error}"),
-            Self::Json(error) => write!(f, "cannot write the plan as JSON: {error}"),
+            Self::Output(error) => write!(f, "cannot print the plan: {error}"),
             Self::Rules(violations) => {
                 write!(f, "the segment list breaks the kernel's rules:")?;
                 violations.iter().try_for_each(|v| write!(f, "\n  {v}"))
@@ -82,7 +84,7 @@ fn read(path: &Path) -> Result<Vec<u8>, Error> {
 fn run(args: &Args) -> Result<(), Error> {
     if args.unload {
         kexec::unload().map_err(Error::Kexec)?;
-        println!("kexec-load: unloaded");
+        say(&mut io::stdout(), "unloaded");
         return Ok(());
     }
     if args.exec_loaded {
@@ -111,7 +113,7 @@ fn run(args: &Args) -> Result<(), Error> {
     let plan = plan::build(request, &map).map_err(Error::Plan)?;
     #[cfg(feature = "e2e")]
     let plan = corrupt(plan, args)?;
-    show(&plan, warnings, args.json)?;
+    show(&plan, warnings, args)?;
     load(&plan, &map, args)
 }
 
@@ -162,21 +164,34 @@ fn console_warnings(console: &console::Console) -> Vec<String> {
         .into_iter()
         .collect();
     for warning in &warnings {
-        eprintln!("kexec-load: {warning}");
+        say(&mut io::stderr(), warning);
     }
     warnings
 }
 
-/// The plan on stdout: the table, or with `--json` one line.
-fn show(plan: &plan::Plan, warnings: Vec<String>, json: bool) -> Result<(), Error> {
-    if json {
-        let line = plan.report(warnings).to_line().map_err(Error::Json)?;
-        println!("{line}");
+/// The plan on stdout: the table, or with `--json` one line. Only a dry run
+/// fails when it cannot be written; a load goes on with a warning.
+fn show(plan: &plan::Plan, warnings: Vec<String>, args: &Args) -> Result<(), Error> {
+    let mut out = io::stdout().lock();
+    let written = if args.json {
+        plan.report(warnings)
+            .to_line()
+            .map_err(io::Error::from)
+            .and_then(|line| writeln!(out, "{line}"))
     } else {
-        // A closed stdout must not stop the load.
-        let _ = print::print(plan, &mut std::io::stdout().lock());
+        print::print(plan, &mut out)
+    };
+    match written.and_then(|()| out.flush()) {
+        Err(error) if args.dry_run => Err(Error::Output(error)),
+        Err(error) => {
+            say(
+                &mut io::stderr(),
+                &format!("warning: cannot print the plan: {error}"),
+            );
+            Ok(())
+        }
+        Ok(()) => Ok(()),
     }
-    Ok(())
 }
 
 /// Checks the kernel's rules, then unless `--dry-run` loads and with
@@ -203,10 +218,16 @@ fn load(plan: &plan::Plan, map: &[memmap::MemoryRange], args: &Args) -> Result<(
 /// carries only the JSON plan.
 fn progress(args: &Args, text: &str) {
     if args.json {
-        eprintln!("kexec-load: {text}");
+        say(&mut io::stderr(), text);
     } else {
-        println!("kexec-load: {text}");
+        say(&mut io::stdout(), text);
     }
+}
+
+/// A `kexec-load: ` line; a stream that cannot take it does not stop the
+/// tool (println! would panic).
+fn say(stream: &mut impl Write, text: &str) {
+    let _ = writeln!(stream, "kexec-load: {text}");
 }
 
 /// `--reuse-cmdline`'s text, then `--append`'s.

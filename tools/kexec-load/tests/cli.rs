@@ -246,6 +246,26 @@ fn refusals_name_their_cause() {
     }
 }
 
+/// A dry run's plan is its only output: when stdout cannot take it, that is
+/// an error in words, not a panic.
+#[test]
+fn an_unwritable_stdout_is_an_error() {
+    let inputs = Inputs::new("dev-full");
+    for json in [&[][..], &["--json"]] {
+        let mut args = vec!["--dry-run", "--memmap", &inputs.map, &inputs.kernel];
+        args.extend_from_slice(json);
+        let out = Command::new(env!("CARGO_BIN_EXE_kexec-load"))
+            .args(&args)
+            .stdout(std::fs::File::create("/dev/full").unwrap())
+            .output()
+            .unwrap();
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(stderr.contains("cannot print the plan"), "{stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}
+
 #[test]
 fn usage_errors_are_clap_errors() {
     let out = kexec_load(&["--entry-offset", "4", "x"]);
