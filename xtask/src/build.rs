@@ -122,14 +122,17 @@ pub fn build_probe() -> Result<PathBuf> {
     Ok(project_root().join(format!("target/{TARGET}/{PROFILE}/{PROBE_PACKAGE}")))
 }
 
-/// Builds `packages` as static binaries for the e2e guests (release profile)
-/// and returns the directory they are in.
-pub fn build_guest_programs(packages: &[&str]) -> Result<PathBuf> {
+/// Builds `packages` with `features` (`package/feature`) as static binaries
+/// for the e2e guests (release profile) and returns the directory they are in.
+pub fn build_guest_programs(packages: &[&str], features: &[&str]) -> Result<PathBuf> {
     ensure_target_installed(GUEST_TARGET)?;
     let mut cmd = scrubbed_cargo(GUEST_RUSTFLAGS);
     cmd.args(["build", "--release", "--target", GUEST_TARGET]);
     for package in packages {
         cmd.args(["--package", package]);
+    }
+    if !features.is_empty() {
+        cmd.args(["--features", &features.join(",")]);
     }
     cmd::run(&mut cmd)?;
     Ok(project_root().join(format!("target/{GUEST_TARGET}/release")))

@@ -16,6 +16,8 @@ pub fn run() -> Result<()> {
     // The default members: every host crate (bare-metal ones build only
     // through xtask).
     cmd::run(cargo().arg("test").env("PURGATORY_ELF", &artifact))?;
+    eprintln!("running kexec-load's tests with its e2e feature (the suite's test payloads)");
+    cmd::run(cargo().args(["test", "--package", "kexec-load", "--features", "e2e"]))?;
     eprintln!("running the purgatory's logic on the host");
     cmd::run(cargo().args(["test", "--package", "purgatory", "--lib"]))?;
     eprintln!("running a crate outside the workspace that only depends on the host library");

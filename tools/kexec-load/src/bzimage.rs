@@ -287,32 +287,9 @@ fn kernel_version(bytes: &[u8], field: u16) -> Option<String> {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
-
-    /// A minimal image with a 2.15 header: 64-bit, relocatable, above-4G.
-    pub fn synthetic_bzimage(kernel_len: usize) -> Vec<u8> {
-        let setup_sects = 3;
-        let mut image = vec![0u8; (setup_sects + 1) * SECTOR + kernel_len];
-        image[SETUP_SECTS] = setup_sects as u8;
-        image[BOOT_FLAG..BOOT_FLAG + 2].copy_from_slice(&0xaa55u16.to_le_bytes());
-        image[JUMP] = 0xeb;
-        image[JUMP + 1] = 0x6a; // header ends at 0x26c, as 2.15 kernels have it
-        image[HEADER_MAGIC..HEADER_MAGIC + 4].copy_from_slice(b"HdrS");
-        image[VERSION..VERSION + 2].copy_from_slice(&0x020fu16.to_le_bytes());
-        image[KERNEL_VERSION..KERNEL_VERSION + 2].copy_from_slice(&0x0100u16.to_le_bytes());
-        image[0x300..0x30b].copy_from_slice(b"6.99-test \0");
-        image[LOADFLAGS] = LOADED_HIGH;
-        image[INITRD_ADDR_MAX..INITRD_ADDR_MAX + 4].copy_from_slice(&0x7fff_ffffu32.to_le_bytes());
-        image[KERNEL_ALIGNMENT..KERNEL_ALIGNMENT + 4].copy_from_slice(&0x20_0000u32.to_le_bytes());
-        image[RELOCATABLE_KERNEL] = 1;
-        image[XLOADFLAGS..XLOADFLAGS + 2]
-            .copy_from_slice(&(XLF_KERNEL_64 | XLF_CAN_BE_LOADED_ABOVE_4G).to_le_bytes());
-        image[CMDLINE_SIZE..CMDLINE_SIZE + 4].copy_from_slice(&2047u32.to_le_bytes());
-        image[PREF_ADDRESS..PREF_ADDRESS + 8].copy_from_slice(&0x100_0000u64.to_le_bytes());
-        image[INIT_SIZE..INIT_SIZE + 4].copy_from_slice(&0x80_0000u32.to_le_bytes());
-        image
-    }
+    use crate::support::synthetic_bzimage;
 
     #[test]
     fn parses_the_fields() {

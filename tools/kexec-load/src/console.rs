@@ -6,8 +6,9 @@
 //! `/sys/class/tty/console/active`) is a port-I/O UART, the purgatory uses
 //! the same port, so its lines land where the user is already looking.
 
-use crate::cli::parse_u64;
+use crate::number::parse_u64;
 use purgatory_abi::MAX_CONSOLE_PORT;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::Path;
 
@@ -19,7 +20,7 @@ pub const PURGATORY_BAUD: u32 = 115_200;
 const UPIO_PORT: u32 = 0;
 
 /// The purgatory's console, and how it was chosen (for the plan).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Console {
     /// The UART's base port; `None`: no console.
     pub port: Option<u16>,

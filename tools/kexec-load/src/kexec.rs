@@ -27,9 +27,8 @@ struct KexecSegment {
 /// `sanity_check_segment_list`), plus "inside System RAM", which this loader
 /// adds because nothing else may be overwritten. Each violation names its
 /// segment.
-pub fn rule_violations(plan: &Plan, map: &[MemoryRange]) -> Vec<String> {
+pub fn rule_violations(segments: &[PlannedSegment], map: &[MemoryRange]) -> Vec<String> {
     let mut violations = Vec::new();
-    let segments = &plan.segments;
     if segments.len() > SEGMENT_MAX {
         violations.push(format!(
             "{} segments, the kernel takes at most {SEGMENT_MAX}",
@@ -147,7 +146,7 @@ pub fn load(plan: &Plan, map: &[MemoryRange]) -> Result<(), KexecError> {
         return Ok(());
     }
     let error = io::Error::last_os_error();
-    let causes = explain(&error, Some((plan, map)));
+    let causes = explain(&error, Some((&plan.segments, map)));
     Err(KexecError {
         call: "kexec_load",
         error,
@@ -223,7 +222,7 @@ fn clear_vector_registers() {
     }
 }
 
-fn explain(error: &io::Error, load: Option<(&Plan, &[MemoryRange])>) -> Vec<String> {
+fn explain(error: &io::Error, load: Option<(&[PlannedSegment], &[MemoryRange])>) -> Vec<String> {
     let mut causes = Vec::new();
     match error.raw_os_error() {
         Some(libc::EPERM) => {
@@ -257,13 +256,13 @@ fn explain(error: &io::Error, load: Option<(&Plan, &[MemoryRange])>) -> Vec<Stri
             }
         }
         Some(libc::EINVAL | libc::EADDRNOTAVAIL) => {
-            if let Some((plan, map)) = load {
-                let violations = rule_violations(plan, map);
+            if let Some((segments, map)) = load {
+                let violations = rule_violations(segments, map);
                 if violations.is_empty() {
                     causes.push(format!(
                         "the kernel refused the segment list although every segment passes the local checks; \
                          its limit is half of the RAM it manages (less than the firmware map's), and the largest segment is {}",
-                        largest(&plan.segments)
+                        largest(segments)
                     ));
                 } else {
                     causes.extend(violations);
@@ -274,12 +273,12 @@ fn explain(error: &io::Error, load: Option<(&Plan, &[MemoryRange])>) -> Vec<Stri
             causes.push("another kexec load or reboot is in progress".into());
         }
         Some(libc::ENOMEM) => {
-            if let Some((plan, _)) = load {
-                let total: u64 = plan.segments.iter().map(|s| s.mem_size).sum();
+            if let Some((segments, _)) = load {
+                let total: u64 = segments.iter().map(|s| s.mem_size).sum();
                 causes.push(format!(
                     "the kernel could not allocate {} MiB for the segments; the largest is {}",
                     total >> 20,
-                    largest(&plan.segments)
+                    largest(segments)
                 ));
             }
         }
@@ -300,8 +299,6 @@ fn read_trimmed(path: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::layout::Policy;
-    use purgatory_abi::Entry64Regs;
 
     fn ram(start: u64, end: u64) -> MemoryRange {
         MemoryRange {
@@ -312,34 +309,23 @@ mod tests {
         }
     }
 
-    fn plan(segments: &[(&'static str, u64, u64, usize)]) -> Plan {
-        Plan {
-            what: String::new(),
-            segments: segments
-                .iter()
-                .map(|&(name, addr, mem_size, len)| PlannedSegment {
-                    name,
-                    bytes: vec![0; len],
-                    addr,
-                    mem_size,
-                    verified: true,
-                })
-                .collect(),
-            entry: 0,
-            regs: Entry64Regs::ZERO,
-            digest: [0; 32],
-            purgatory_policy: Policy::Lowest { min: 0 },
-            hash: (purgatory_abi::HashPath::Software, ""),
-            console: crate::console::Console::off("test"),
-            on_failure: purgatory_abi::FailurePolicy::Halt,
-            notes: Vec::new(),
-        }
+    /// Verified segments `(name, addr, mem_size, bytes)`.
+    fn segments(list: &[(&'static str, u64, u64, usize)]) -> Vec<PlannedSegment> {
+        list.iter()
+            .map(|&(name, addr, mem_size, len)| PlannedSegment {
+                name,
+                bytes: vec![0; len],
+                addr,
+                mem_size,
+                digest: Some([0; 32]),
+            })
+            .collect()
     }
 
     #[test]
     fn a_sound_list_passes() {
         let map = [ram(0x1000, 0x100_0000)];
-        let p = plan(&[
+        let p = segments(&[
             ("kernel", 0x10_0000, 0x2000, 0x1800),
             ("purgatory", 0x20_0000, 0x1000, 0x1000),
         ]);
@@ -357,7 +343,7 @@ mod tests {
                 name: "Reserved".into(),
             },
         ];
-        let p = plan(&[
+        let p = segments(&[
             ("kernel", 0x10_0800, 0x2000, 0x10),
             ("initrd", 0x20_0000, 0x1000, 0x2000),
             ("boot-params", 0x30_0000, 0x2000, 0x10),
@@ -387,7 +373,7 @@ mod tests {
     #[test]
     fn half_of_ram_is_the_limit() {
         let map = [ram(0x1000, 0x401000)];
-        let p = plan(&[("initrd", 0x1000, 0x300000, 0x10)]);
+        let p = segments(&[("initrd", 0x1000, 0x300000, 0x10)]);
         let v = rule_violations(&p, &map);
         assert!(
             v.iter()
@@ -402,7 +388,7 @@ mod tests {
         let many: Vec<_> = (0..17u64)
             .map(|i| ("payload", 0x1000 + i * 0x1000, 0x1000, 1))
             .collect();
-        let v = rule_violations(&plan(&many), &map);
+        let v = rule_violations(&segments(&many), &map);
         assert!(v[0].contains("17 segments"), "{v:#?}");
     }
 
@@ -413,7 +399,7 @@ mod tests {
         let nosys = explain(&io::Error::from_raw_os_error(libc::ENOSYS), None);
         assert!(nosys[0].contains("CONFIG_KEXEC"));
         let map = [ram(0x1000, 0x100_0000)];
-        let p = plan(&[("kernel", 0x10_0800, 0x2000, 0x10)]);
+        let p = segments(&[("kernel", 0x10_0800, 0x2000, 0x10)]);
         let inval = explain(
             &io::Error::from_raw_os_error(libc::EINVAL),
             Some((&p, &map)),

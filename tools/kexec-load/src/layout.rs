@@ -3,15 +3,19 @@
 //! checked here first so that a refusal can name the segment.
 
 use crate::memmap::MemoryRange;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 pub const PAGE_SIZE: u64 = 4096;
+/// The limit of 32-bit addresses, for what must stay below it.
+pub const FOUR_GIB: u64 = 1 << 32;
 /// Nothing goes at physical page 0: a null address is too easily a bug, and
 /// the purgatory treats a region at 0 as a mismatch.
 const LOWEST_ADDR: u64 = PAGE_SIZE;
 
 /// How to choose an address.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Policy {
     /// The lowest fit at or above `min`.
     Lowest { min: u64 },
@@ -280,7 +284,7 @@ mod tests {
     use crate::memmap::E820_RAM;
 
     fn qemu_6g() -> Layout {
-        let map: Vec<_> = crate::memmap::tests::QEMU_6G
+        let map: Vec<_> = crate::support::QEMU_6G
             .iter()
             .map(|&(start, last, name)| MemoryRange {
                 start,

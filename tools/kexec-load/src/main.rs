@@ -1,35 +1,24 @@
-//! `kexec-load`: loads an x86_64 bzImage through `kexec_load(2)` with the
-//! relocation-free purgatory of this workspace, and reboots into it.
-//!
-//! The work is split so that everything but the final system calls runs
-//! without privilege: [`console`] picks the purgatory's console, [`bzimage`] validates the kernel, [`memmap`] reads the
-//! firmware map, [`layout`] places segments, [`zeropage`] builds the boot
-//! parameters, [`plan`] patches the purgatory and assembles the segment list,
-//! and [`kexec`] checks the kernel's rules and makes the calls.
+//! The `kexec-load` command: reads the inputs, builds the plan
+//! ([`kexec_load::plan`]), shows it (a table, or with `--json` one JSON line),
+//! checks the kernel's rules and loads. Errors go to stderr in words.
 
-mod bzimage;
 mod cli;
-mod console;
-mod kexec;
-mod layout;
-mod memmap;
-mod plan;
-mod zeropage;
 
 use clap::Parser;
 use cli::Args;
-use plan::{Payload, Request};
+use kexec_load::request::{Payload, Request};
+use kexec_load::{bzimage, console, kexec, memmap, plan, print};
 use std::fmt;
-use std::io::Write;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    match run(args) {
+    match run(&args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("kexec-load: error: {err}");
+            say(&mut io::stderr(), &format!("error: {err}"));
             ExitCode::FAILURE
         }
     }
@@ -46,25 +35,36 @@ enum Error {
         path: PathBuf,
         error: bzimage::BzImageError,
     },
+    NoImage,
     Memmap(memmap::MemmapError),
     Plan(plan::PlanError),
-    Option(String),
+    #[cfg(feature = "e2e")]
+    Corrupt(plan::CorruptError),
+    /// The plan could not be written to stdout (a dry run's only output).
+    Output(io::Error),
     Rules(Vec<String>),
     Kexec(kexec::KexecError),
 }
+
+/// What a file that is no bzImage might be meant as.
+#[cfg(feature = "e2e")]
+const NOT_A_BZIMAGE_HINT: &str = " (use --raw for a flat payload)";
+#[cfg(not(feature = "e2e"))]
+const NOT_A_BZIMAGE_HINT: &str = "";
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Read { path, error } => write!(f, "cannot read {}: {error}", path.display()),
-            Self::BzImage { path, error } => write!(
-                f,
-                "{}: {error} (use --raw for a flat payload)",
-                path.display()
-            ),
+            Self::BzImage { path, error } => {
+                write!(f, "{}: {error}{NOT_A_BZIMAGE_HINT}", path.display())
+            }
+            Self::NoImage => write!(f, "no image given"),
             Self::Memmap(error) => write!(f, "{error}"),
             Self::Plan(error) => write!(f, "{error}"),
-            Self::Option(text) => write!(f, "{text}"),
+            #[cfg(feature = "e2e")]
+            Self::Corrupt(error) => write!(f, "{error}"),
+            Self::Output(error) => write!(f, "cannot print the plan: {error}"),
             Self::Rules(violations) => {
                 write!(f, "the segment list breaks the kernel's rules:")?;
                 violations.iter().try_for_each(|v| write!(f, "\n  {v}"))
@@ -81,54 +81,24 @@ fn read(path: &Path) -> Result<Vec<u8>, Error> {
     })
 }
 
-fn run(args: Args) -> Result<(), Error> {
+fn run(args: &Args) -> Result<(), Error> {
     if args.unload {
         kexec::unload().map_err(Error::Kexec)?;
-        println!("kexec-load: unloaded");
+        say(&mut io::stdout(), "unloaded");
         return Ok(());
     }
     if args.exec_loaded {
         return Err(Error::Kexec(kexec::reboot_into_loaded_image()));
     }
-    let Some(image_path) = &args.image else {
-        return Err(Error::Option("no image given".into()));
-    };
+    let image_path = args.image.as_deref().ok_or(Error::NoImage)?;
     let image_bytes = read(image_path)?;
     let map = memmap::read(&args.memmap).map_err(Error::Memmap)?;
-    let seed = args.seed.unwrap_or_else(clock_seed);
-    let payload = if args.raw {
-        Payload::Raw {
-            bytes: &image_bytes,
-            entry_offset: args.entry_offset,
-            load_addr: args.load_addr,
-        }
-    } else {
-        let image = bzimage::BzImage::parse(&image_bytes).map_err(|error| Error::BzImage {
-            path: image_path.clone(),
-            error,
-        })?;
-        let initrd = args.initrd.as_deref().map(read).transpose()?;
-        Payload::BzImage {
-            image,
-            initrd,
-            cmdline: cmdline(&args)?,
-        }
-    };
-    let console = match (args.no_console, args.console) {
-        (true, _) => console::Console::off("--no-console"),
-        (false, Some(port)) => console::given(port),
-        (false, None) => console::detect(Path::new("/sys")),
-    };
-    if let Some(warning) = console::baud_warning(
-        &console,
-        &std::fs::read_to_string("/proc/cmdline").unwrap_or_default(),
-    ) {
-        eprintln!("kexec-load: {warning}");
-    }
+    let console = choose_console(args);
+    let warnings = console_warnings(&console);
     let request = Request {
-        payload,
+        payload: payload(args, image_path, &image_bytes)?,
         purgatory_addr: args.purgatory_addr,
-        seed,
+        seed: args.seed.unwrap_or_else(clock_seed),
         verify: !args.no_verify,
         host_5level: running_with_5level_paging(),
         purgatory_flags: if args.software_sha256 {
@@ -140,39 +110,124 @@ fn run(args: Args) -> Result<(), Error> {
         console,
         on_failure: args.on_failure,
     };
-    let mut plan = plan::build(request, &map).map_err(Error::Plan)?;
-    let corruption = args
-        .corrupt_after_digest
-        .as_deref()
-        .map(|spec| {
-            let (name, offset) = cli::parse_corruption(spec).map_err(Error::Option)?;
-            plan.corrupt(&name, offset).map_err(Error::Option)
-        })
-        .transpose()?;
+    let plan = plan::build(request, &map).map_err(Error::Plan)?;
+    #[cfg(feature = "e2e")]
+    let plan = corrupt(plan, args)?;
+    show(&plan, warnings, args)?;
+    load(&plan, &map, args)
+}
 
-    let mut out = std::io::stdout().lock();
-    let _ = plan.print(&mut out);
-    if let Some(line) = corruption {
-        let _ = writeln!(out, "  {line}");
+/// The image as a bzImage with its initrd and command line, or with `--raw`
+/// (the `e2e` feature) as a flat payload.
+fn payload<'a>(args: &Args, path: &Path, bytes: &'a [u8]) -> Result<Payload<'a>, Error> {
+    #[cfg(feature = "e2e")]
+    if args.test.raw {
+        return Ok(Payload::Raw {
+            bytes,
+            entry_offset: args.test.entry_offset,
+            load_addr: args.test.load_addr,
+        });
     }
-    let _ = out.flush();
-    let violations = kexec::rule_violations(&plan, &map);
+    let image = bzimage::BzImage::parse(bytes).map_err(|error| Error::BzImage {
+        path: path.to_owned(),
+        error,
+    })?;
+    Ok(Payload::BzImage {
+        image,
+        initrd: args.initrd.as_deref().map(read).transpose()?,
+        cmdline: cmdline(args)?,
+    })
+}
+
+/// `--corrupt-after-digest`, if given.
+#[cfg(feature = "e2e")]
+fn corrupt(mut plan: plan::Plan, args: &Args) -> Result<plan::Plan, Error> {
+    if let Some(spec) = &args.test.corrupt_after_digest {
+        plan.corrupt(&spec.segment, spec.offset)
+            .map_err(Error::Corrupt)?;
+    }
+    Ok(plan)
+}
+
+fn choose_console(args: &Args) -> console::Console {
+    match (args.no_console, args.console) {
+        (true, _) => console::Console::off("--no-console"),
+        (false, Some(port)) => console::given(port),
+        (false, None) => console::detect(Path::new("/sys")),
+    }
+}
+
+/// Printed on stderr at once, and carried in the JSON plan.
+fn console_warnings(console: &console::Console) -> Vec<String> {
+    let cmdline = std::fs::read_to_string("/proc/cmdline").unwrap_or_default();
+    let warnings: Vec<String> = console::baud_warning(console, &cmdline)
+        .into_iter()
+        .collect();
+    for warning in &warnings {
+        say(&mut io::stderr(), warning);
+    }
+    warnings
+}
+
+/// The plan on stdout: the table, or with `--json` one line. Only a dry run
+/// fails when it cannot be written; a load goes on with a warning.
+fn show(plan: &plan::Plan, warnings: Vec<String>, args: &Args) -> Result<(), Error> {
+    let mut out = io::stdout().lock();
+    let written = if args.json {
+        plan.report(warnings)
+            .to_line()
+            .map_err(io::Error::from)
+            .and_then(|line| writeln!(out, "{line}"))
+    } else {
+        print::print(plan, &mut out)
+    };
+    match written.and_then(|()| out.flush()) {
+        Err(error) if args.dry_run => Err(Error::Output(error)),
+        Err(error) => {
+            say(
+                &mut io::stderr(),
+                &format!("warning: cannot print the plan: {error}"),
+            );
+            Ok(())
+        }
+        Ok(()) => Ok(()),
+    }
+}
+
+/// Checks the kernel's rules, then unless `--dry-run` loads and with
+/// `--exec` reboots.
+fn load(plan: &plan::Plan, map: &[memmap::MemoryRange], args: &Args) -> Result<(), Error> {
+    let violations = kexec::rule_violations(&plan.segments, map);
     if !violations.is_empty() {
         return Err(Error::Rules(violations));
     }
     if args.dry_run {
-        let _ = writeln!(out, "kexec-load: dry run, nothing loaded");
+        progress(args, "dry run, nothing loaded");
         return Ok(());
     }
-    kexec::load(&plan, &map).map_err(Error::Kexec)?;
-    let _ = writeln!(out, "kexec-load: loaded {} segments", plan.segments.len());
+    kexec::load(plan, map).map_err(Error::Kexec)?;
+    progress(args, &format!("loaded {} segments", plan.segments.len()));
     if args.exec {
-        let _ = writeln!(out, "kexec-load: rebooting into the loaded image");
-        let _ = out.flush();
-        drop(out);
+        progress(args, "rebooting into the loaded image");
         return Err(Error::Kexec(kexec::reboot_into_loaded_image()));
     }
     Ok(())
+}
+
+/// A progress line: on stdout after the table, on stderr when stdout
+/// carries only the JSON plan.
+fn progress(args: &Args, text: &str) {
+    if args.json {
+        say(&mut io::stderr(), text);
+    } else {
+        say(&mut io::stdout(), text);
+    }
+}
+
+/// A `kexec-load: ` line; a stream that cannot take it does not stop the
+/// tool (println! would panic).
+fn say(stream: &mut impl Write, text: &str) {
+    let _ = writeln!(stream, "kexec-load: {text}");
 }
 
 /// `--reuse-cmdline`'s text, then `--append`'s.

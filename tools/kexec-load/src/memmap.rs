@@ -134,42 +134,13 @@ pub fn total_ram(ranges: &[MemoryRange]) -> u64 {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
-
-    /// Writes a sysfs-like map; entries are `(start, last byte, type name)`.
-    pub fn write_map(dir: &Path, entries: &[(u64, u64, &str)]) {
-        for (index, (start, last, name)) in entries.iter().enumerate() {
-            let entry = dir.join(index.to_string());
-            std::fs::create_dir_all(&entry).unwrap();
-            std::fs::write(entry.join("start"), format!("{start:#x}\n")).unwrap();
-            std::fs::write(entry.join("end"), format!("{last:#x}\n")).unwrap();
-            std::fs::write(entry.join("type"), format!("{name}\n")).unwrap();
-        }
-    }
-
-    /// QEMU's map for `-m 6G`.
-    pub const QEMU_6G: &[(u64, u64, &str)] = &[
-        (0x0, 0x9_fbff, "System RAM"),
-        (0x9_fc00, 0xf_ffff, "Reserved"),
-        (0x10_0000, 0xbffd_ffff, "System RAM"),
-        (0xbffe_0000, 0xbfff_ffff, "Reserved"),
-        (0xfeff_c000, 0xfeff_ffff, "Reserved"),
-        (0xfffc_0000, 0xffff_ffff, "Reserved"),
-        (0x1_0000_0000, 0x1_bfff_ffff, "System RAM"),
-    ];
-
-    pub fn temp_dir(name: &str) -> PathBuf {
-        let dir =
-            std::env::temp_dir().join(format!("kexec-load-test-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        dir
-    }
+    use crate::support::{QEMU_6G, scratch_dir, write_map};
 
     #[test]
     fn reads_sorts_and_types() {
-        let dir = temp_dir("memmap");
+        let dir = scratch_dir("memmap");
         // Directory order is not address order: write them shuffled.
         write_map(
             &dir,
@@ -201,7 +172,7 @@ pub(crate) mod tests {
 
     #[test]
     fn bad_maps_name_the_file() {
-        let dir = temp_dir("memmap-bad");
+        let dir = scratch_dir("memmap-bad");
         write_map(&dir, &[(0x1000, 0x1fff, "System RAM")]);
         std::fs::write(dir.join("0/end"), "zz\n").unwrap();
         let err = read(&dir).unwrap_err().to_string();

@@ -111,7 +111,7 @@ fn put_u32(page: &mut [u8], at: usize, value: u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bzimage::tests::synthetic_bzimage;
+    use crate::support::synthetic_bzimage;
 
     fn u32_at(page: &[u8], at: usize) -> u32 {
         u32::from_le_bytes(page[at..at + 4].try_into().unwrap())

@@ -1,33 +1,25 @@
 //! The command line as a user meets it. Only `--dry-run` and refusals are
 //! exercised: a test must never call the real `kexec_load` on the host.
 
+#[allow(dead_code, reason = "the unit tests share it and use the rest")]
+mod support;
+
+use kexec_load::report::PlanReport;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("kexec-load-cli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+use support::{scratch_dir, synthetic_bzimage, write_map};
 
 /// A sysfs-like memory map: 640 KiB low RAM and 1 GiB from 1 MiB.
 fn memmap(dir: &Path) -> PathBuf {
     let map = dir.join("memmap");
-    for (index, (start, end, kind)) in [
-        (0x0u64, 0x9_fbffu64, "System RAM"),
-        (0x9_fc00, 0xf_ffff, "Reserved"),
-        (0x10_0000, 0x400f_ffff, "System RAM"),
-    ]
-    .iter()
-    .enumerate()
-    {
-        let entry = map.join(index.to_string());
-        std::fs::create_dir_all(&entry).unwrap();
-        std::fs::write(entry.join("start"), format!("{start:#x}\n")).unwrap();
-        std::fs::write(entry.join("end"), format!("{end:#x}\n")).unwrap();
-        std::fs::write(entry.join("type"), format!("{kind}\n")).unwrap();
-    }
+    write_map(
+        &map,
+        &[
+            (0x0, 0x9_fbff, "System RAM"),
+            (0x9_fc00, 0xf_ffff, "Reserved"),
+            (0x10_0000, 0x400f_ffff, "System RAM"),
+        ],
+    );
     map
 }
 
@@ -42,35 +34,90 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// A map and a synthetic bzImage in a scratch directory.
+struct Inputs {
+    dir: PathBuf,
+    map: String,
+    kernel: String,
+}
+
+impl Inputs {
+    fn new(name: &str) -> Self {
+        let dir = scratch_dir(&format!("cli-{name}"));
+        let map = memmap(&dir).to_str().unwrap().to_owned();
+        let kernel = dir.join("vmlinuz");
+        std::fs::write(&kernel, synthetic_bzimage(0x3000)).unwrap();
+        let kernel = kernel.to_str().unwrap().to_owned();
+        Self { dir, map, kernel }
+    }
+
+    /// `kexec-load --dry-run --memmap MAP ARGS…`, which must succeed.
+    fn dry_run(&self, args: &[&str]) -> String {
+        let mut full = vec!["--dry-run", "--memmap", &self.map];
+        full.extend_from_slice(args);
+        let out = kexec_load(&full);
+        let stdout = text(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{full:?}: {stdout}\n{}",
+            text(&out.stderr)
+        );
+        stdout
+    }
+}
+
+impl Drop for Inputs {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The rows of the table: `(name, start, end, memsz, bytes, verified)`.
+fn table_rows(stdout: &str) -> Vec<(String, u64, u64, u64, u64, bool)> {
+    let hex = |word: &str| u64::from_str_radix(word.trim_start_matches("0x"), 16).unwrap();
+    stdout
+        .lines()
+        .filter_map(|line| {
+            let words: Vec<_> = line.split_whitespace().collect();
+            words.first()?.parse::<usize>().ok()?;
+            let [_, name, start, end, memsz, bytes, verified, ..] = words[..] else {
+                return None;
+            };
+            let numbers = (hex(start), hex(end), hex(memsz), hex(bytes));
+            Some((
+                name.to_owned(),
+                numbers.0,
+                numbers.1,
+                numbers.2,
+                numbers.3,
+                verified == "yes",
+            ))
+        })
+        .collect()
+}
+
 #[test]
-fn dry_run_prints_the_plan() {
-    let dir = scratch("dry-run");
-    let map = memmap(&dir);
-    let payload = dir.join("payload.bin");
-    std::fs::write(&payload, vec![0x90u8; 0x1800]).unwrap();
-    let out = kexec_load(&[
-        "--dry-run",
-        "--raw",
-        payload.to_str().unwrap(),
-        "--entry-offset",
-        "0x10",
+fn dry_run_prints_the_plan_of_a_bzimage() {
+    let inputs = Inputs::new("bzimage");
+    let args = [
+        inputs.kernel.as_str(),
+        "--append",
+        "console=ttyS0",
         "--purgatory-addr",
         "random",
         "--seed",
         "42",
-        "--memmap",
-        map.to_str().unwrap(),
-    ]);
-    let stdout = text(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
+        "--no-console",
+    ];
+    let stdout = inputs.dry_run(&args);
     for needle in [
-        "payload      0x0000000001000000",
-        "expectation  0x0000000000010000",
+        "kernel       0x0000000001000000",
+        "boot-params  0x0000000000010000",
         "purgatory    0x",
         "no (holds the digest)",
         "digest       sha256 ",
         "random fit (seed 42)",
-        "rip=0x1000010",
+        "rip=0x1000200",
         "dry run, nothing loaded",
     ] {
         assert!(
@@ -78,73 +125,232 @@ fn dry_run_prints_the_plan() {
             "{needle:?} missing from:\n{stdout}"
         );
     }
-    // The same seed gives the same plan.
-    let again = kexec_load(&[
-        "--dry-run",
-        "--raw",
-        payload.to_str().unwrap(),
-        "--entry-offset",
-        "0x10",
+    assert_eq!(
+        inputs.dry_run(&args),
+        stdout,
+        "the same seed gives the same plan"
+    );
+}
+
+#[test]
+fn json_is_one_line_with_the_plan_s_numbers() {
+    let inputs = Inputs::new("json");
+    let args = [
+        inputs.kernel.as_str(),
         "--purgatory-addr",
         "random",
         "--seed",
-        "42",
-        "--memmap",
-        map.to_str().unwrap(),
-    ]);
-    assert_eq!(text(&again.stdout), stdout);
-    let _ = std::fs::remove_dir_all(&dir);
+        "7",
+        "--no-console",
+        "--on-failure",
+        "reset",
+    ];
+    let table = inputs.dry_run(&args);
+    let json = inputs.dry_run(&[&args[..], &["--json"]].concat());
+    let [line] = json.lines().collect::<Vec<_>>()[..] else {
+        panic!("not one line on stdout: {json}");
+    };
+    let report = PlanReport::from_line(line).unwrap();
+    let rows: Vec<_> = report
+        .segments
+        .iter()
+        .map(|s| {
+            (
+                s.name.clone(),
+                s.start,
+                s.end,
+                s.mem_size,
+                s.bytes,
+                s.verified,
+            )
+        })
+        .collect();
+    assert_eq!(rows, table_rows(&table));
+    assert!(table.contains(&format!("sha256 {} over 2 region(s)", report.digest.sha256)));
+    assert!(table.contains(&format!(
+        "entry        {:#x} (purgatory_start)",
+        report.purgatory.entry
+    )));
+    let regs = &report.entry_regs;
+    assert!(table.contains(&format!(
+        "rip={:#x} rsi={:#x} rsp={:#x} rbx={:#x}",
+        regs.rip, regs.rsi, regs.rsp, regs.rbx
+    )));
+    assert!(table.contains(&format!(
+        "  hash         {}: {}",
+        report.hash.path.name(),
+        report.hash.why
+    )));
+    assert_eq!(report.console.port, None);
+    assert_eq!(report.on_failure, purgatory_abi::FailurePolicy::Reset);
+    assert_eq!(report.purgatory.start, report.segments[2].start);
+    assert!(
+        report
+            .segments
+            .iter()
+            .take(2)
+            .all(|s| s.sha256.as_ref().is_some_and(|h| h.len() == 64))
+    );
 }
 
 #[test]
 fn refusals_name_their_cause() {
-    let dir = scratch("refusals");
-    let map = memmap(&dir);
-    let not_a_kernel = dir.join("not-a-kernel");
+    let inputs = Inputs::new("refusals");
+    let not_a_kernel = inputs.dir.join("not-a-kernel");
     std::fs::write(&not_a_kernel, vec![0u8; 0x1000]).unwrap();
-    let cases: [(&[&str], &str); 4] = [
-        (&[not_a_kernel.to_str().unwrap()], "no boot flag 0xAA55"),
+    let not_a_kernel = not_a_kernel.to_str().unwrap();
+    let long_cmdline = "x".repeat(2048);
+    let mut cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec![not_a_kernel], "no boot flag 0xAA55"),
         (
-            &["/nonexistent/vmlinuz"],
+            vec!["/nonexistent/vmlinuz"],
             "cannot read /nonexistent/vmlinuz",
         ),
         (
-            &[
-                "--raw",
-                not_a_kernel.to_str().unwrap(),
-                "--purgatory-addr",
-                "0x100000000",
-            ],
+            vec![&inputs.kernel, "--purgatory-addr", "0x100000000"],
             "is not inside one System RAM range",
         ),
         (
-            &[
-                "--raw",
-                not_a_kernel.to_str().unwrap(),
-                "--corrupt-after-digest",
-                "kernel",
-            ],
-            "no segment named \"kernel\"",
+            vec![&inputs.kernel, "--append", &long_cmdline],
+            "the kernel accepts at most 2047",
         ),
     ];
+    if cfg!(feature = "e2e") {
+        cases.extend([
+            (
+                vec!["--raw", not_a_kernel, "--purgatory-addr", "0x100000000"],
+                "is not inside one System RAM range",
+            ),
+            (
+                vec!["--raw", not_a_kernel, "--corrupt-after-digest", "kernel"],
+                "no segment named \"kernel\"",
+            ),
+        ]);
+    }
     for (args, needle) in cases {
-        let mut full = vec!["--dry-run", "--memmap", map.to_str().unwrap()];
-        full.extend_from_slice(args);
-        let out = kexec_load(&full);
+        let mut full = vec!["--dry-run", "--memmap", &inputs.map];
+        full.extend_from_slice(&args);
+        for json in [false, true] {
+            if json {
+                full.push("--json");
+            }
+            let out = kexec_load(&full);
+            let stderr = text(&out.stderr);
+            assert_eq!(out.status.code(), Some(1), "{full:?}: {stderr}");
+            assert!(
+                stderr.contains(needle),
+                "{full:?}: {needle:?} missing from {stderr}"
+            );
+            assert!(!stderr.contains("panicked"), "{stderr}");
+        }
+    }
+}
+
+/// A dry run's plan is its only output: when stdout cannot take it, that is
+/// an error in words, not a panic.
+#[test]
+fn an_unwritable_stdout_is_an_error() {
+    let inputs = Inputs::new("dev-full");
+    for json in [&[][..], &["--json"]] {
+        let mut args = vec!["--dry-run", "--memmap", &inputs.map, &inputs.kernel];
+        args.extend_from_slice(json);
+        let out = Command::new(env!("CARGO_BIN_EXE_kexec-load"))
+            .args(&args)
+            .stdout(std::fs::File::create("/dev/full").unwrap())
+            .output()
+            .unwrap();
         let stderr = text(&out.stderr);
-        assert_eq!(out.status.code(), Some(1), "{full:?}: {stderr}");
-        assert!(
-            stderr.contains(needle),
-            "{full:?}: {needle:?} missing from {stderr}"
-        );
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(stderr.contains("cannot print the plan"), "{stderr}");
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn usage_errors_are_clap_errors() {
     let out = kexec_load(&["--entry-offset", "4", "x"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("--raw"));
+    // Without the e2e feature the option does not exist; with it, it needs --raw.
+    let needle = if cfg!(feature = "e2e") {
+        "--raw"
+    } else {
+        "--entry-offset"
+    };
+    assert!(text(&out.stderr).contains(needle), "{}", text(&out.stderr));
+}
+
+#[cfg(feature = "e2e")]
+mod e2e {
+    use super::*;
+
+    fn raw_args<'a>(payload: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+        let mut args = vec![
+            "--raw",
+            payload,
+            "--entry-offset",
+            "0x10",
+            "--purgatory-addr",
+            "random",
+            "--seed",
+            "42",
+        ];
+        args.extend_from_slice(extra);
+        args
+    }
+
+    #[test]
+    fn dry_run_prints_the_plan() {
+        let inputs = Inputs::new("dry-run");
+        let payload = inputs.dir.join("payload.bin");
+        std::fs::write(&payload, vec![0x90u8; 0x1800]).unwrap();
+        let args = raw_args(payload.to_str().unwrap(), &[]);
+        let stdout = inputs.dry_run(&args);
+        for needle in [
+            "payload      0x0000000001000000",
+            "expectation  0x0000000000010000",
+            "purgatory    0x",
+            "no (holds the digest)",
+            "digest       sha256 ",
+            "random fit (seed 42)",
+            "rip=0x1000010",
+            "dry run, nothing loaded",
+        ] {
+            assert!(
+                stdout.contains(needle),
+                "{needle:?} missing from:\n{stdout}"
+            );
+        }
+        // The same seed gives the same plan.
+        assert_eq!(inputs.dry_run(&args), stdout);
+    }
+
+    #[test]
+    fn json_carries_the_corruption() {
+        let inputs = Inputs::new("json-corrupt");
+        let payload = inputs.dir.join("payload.bin");
+        std::fs::write(&payload, vec![0x90u8; 0x1800]).unwrap();
+        let corrupt = ["--corrupt-after-digest", "payload+0x20"];
+        let table = inputs.dry_run(&raw_args(payload.to_str().unwrap(), &corrupt));
+        let json = inputs.dry_run(&raw_args(
+            payload.to_str().unwrap(),
+            &[&corrupt[..], &["--json"]].concat(),
+        ));
+        assert_eq!(json.lines().count(), 1, "{json}");
+        let report = PlanReport::from_line(&json).unwrap();
+        let corruption = report.corruption.unwrap();
+        assert_eq!(
+            (
+                corruption.segment.as_str(),
+                corruption.region,
+                corruption.address
+            ),
+            ("payload", 0, 0x100_0020)
+        );
+        assert!(table.contains(&format!(
+            "TEST: flipped the byte at {:#x} (segment 0",
+            corruption.address
+        )));
+        assert_eq!(report.entry_regs.rip, 0x100_0010);
+        assert_eq!(report.entry_regs.rsi, report.segments[1].start);
+    }
 }

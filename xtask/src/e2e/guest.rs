@@ -23,7 +23,8 @@ pub struct Programs {
 /// Builds the three programs; the probe's flat image goes to `root/probe.bin`.
 pub fn build(root: &Path) -> Result<Programs> {
     eprintln!("e2e: building kexec-load and the e2e /init as static binaries");
-    let dir = build::build_guest_programs(&["kexec-load", "e2e-init"])?;
+    // The `e2e` feature gives kexec-load the test payloads (`--raw`, `--corrupt-after-digest`).
+    let dir = build::build_guest_programs(&["kexec-load", "e2e-init"], &["kexec-load/e2e"])?;
     let (kexec_load, init) = (dir.join("kexec-load"), dir.join("e2e-init"));
     for path in [&kexec_load, &init] {
         let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;

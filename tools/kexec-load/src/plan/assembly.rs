@@ -1,0 +1,73 @@
+//! The segments of a payload as they are placed: free RAM, the purgatory
+//! being patched (placed first when its address is exact, else after the
+//! payload's segments), the segment list and the notes.
+
+use super::error::PlanError;
+use super::segment::PlannedSegment;
+use crate::layout::{Layout, Policy};
+use crate::memmap::MemoryRange;
+use purgatory_host::Purgatory;
+
+/// A plan under construction.
+#[derive(Debug)]
+pub struct Assembly<'m> {
+    /// The firmware map the segments go into.
+    pub map: &'m [MemoryRange],
+    pub purgatory: Purgatory<'static>,
+    pub segments: Vec<PlannedSegment>,
+    pub notes: Vec<String>,
+    /// The free RAM left.
+    pub layout: Layout,
+    purgatory_policy: Policy,
+    purgatory_addr: Option<u64>,
+}
+
+impl<'m> Assembly<'m> {
+    /// Starts in the free RAM of `map`; an exact purgatory address is the
+    /// user's, so it is taken first and everything else goes around it.
+    pub fn new(
+        map: &'m [MemoryRange],
+        purgatory: Purgatory<'static>,
+        purgatory_policy: Policy,
+        notes: Vec<String>,
+    ) -> Result<Self, PlanError> {
+        let mut assembly = Self {
+            map,
+            purgatory,
+            segments: Vec::new(),
+            notes,
+            layout: Layout::new(map),
+            purgatory_policy,
+            purgatory_addr: None,
+        };
+        if matches!(purgatory_policy, Policy::Exact(_)) {
+            assembly.purgatory_addr()?;
+        }
+        Ok(assembly)
+    }
+
+    /// Where the purgatory goes, placing it on the first call.
+    pub fn purgatory_addr(&mut self) -> Result<u64, PlanError> {
+        if let Some(addr) = self.purgatory_addr {
+            return Ok(addr);
+        }
+        let image = self.purgatory.image();
+        let (size, align) = (image.mem_size(), image.align());
+        let addr = self
+            .layout
+            .place("purgatory", size, align, self.purgatory_policy)?;
+        self.purgatory_addr = Some(addr);
+        Ok(addr)
+    }
+
+    /// How the purgatory's address is chosen.
+    pub fn purgatory_policy(&self) -> Policy {
+        self.purgatory_policy
+    }
+
+    /// Appends a segment; the order is the region table's.
+    pub fn push(&mut self, name: &'static str, bytes: Vec<u8>, addr: u64, mem: u64) {
+        self.segments
+            .push(PlannedSegment::new(name, bytes, addr, mem));
+    }
+}
