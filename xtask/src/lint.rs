@@ -15,6 +15,18 @@ pub fn run() -> Result<()> {
         cmd::run(cargo().args(["fmt", "--check", "--manifest-path", manifest]))?;
     }
     cmd::run(cargo().args(["clippy", "--all-targets", "--", "-D", "warnings"]))?;
+    // The loader's test payloads, which only the e2e suite's build turns on.
+    cmd::run(cargo().args([
+        "clippy",
+        "--package",
+        "kexec-load",
+        "--all-targets",
+        "--features",
+        "e2e",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
     // The purgatory's logic and its unit tests, as `cargo xtask test` runs them
     // on the host.
     cmd::run(cargo().args([
