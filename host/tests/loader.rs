@@ -3,6 +3,9 @@
 //! Layouts are asserted with literal offsets and sizes (Linux's), not with the
 //! crate's own constants, so that a constant that moved is caught.
 
+use elf_edit::Elf;
+use elf_edit::field::E_TYPE;
+use elf_edit::goblin::elf::header::ET_REL;
 use purgatory_abi::{Entry64Regs, FailurePolicy, ShaRegion};
 use purgatory_host::check::Violation;
 use purgatory_host::{ImageError, LoadError, PURGATORY_ELF, Purgatory, Segment};
@@ -60,9 +63,10 @@ fn garbage_is_unreadable() {
 
 #[test]
 fn a_contract_violation_is_reported_with_the_rule() {
-    let mut elf = PURGATORY_ELF.to_vec();
-    elf[0x10] = 1; // e_type = ET_REL
-    let Err(LoadError::Image(ImageError::Contract(violations))) = Purgatory::parse(&elf) else {
+    let mut elf = Elf::parse(PURGATORY_ELF).unwrap();
+    elf.set_header(E_TYPE, ET_REL.into()).unwrap();
+    let Err(LoadError::Image(ImageError::Contract(violations))) = Purgatory::parse(elf.bytes())
+    else {
         panic!("an ET_REL must be refused");
     };
     assert_eq!(violations, [Violation::ElfType { e_type: 1 }]);

@@ -6,7 +6,10 @@ use std::path::PathBuf;
 pub fn built_purgatory_path() -> PathBuf {
     match std::env::var_os("PURGATORY_ELF") {
         Some(path) => PathBuf::from(path),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/purgatory/purgatory.elf"),
+        // This package is two levels below the workspace root.
+        None => {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/purgatory/purgatory.elf")
+        }
     }
 }
 
