@@ -19,11 +19,16 @@ use std::str::FromStr;
         embedded in this tool. The purgatory checks a SHA-256 of every other segment before it \
         starts the kernel through the 64-bit boot protocol.\n\n\
         Without --exec the image stays loaded until a `kexec-load --exec-loaded` or another \
-        kexec reboot; --dry-run prints the plan and needs no privilege.",
+        kexec reboot; --dry-run prints the plan and needs no privilege.\n\n\
+        With -p the image is a crash (capture) kernel, loaded into the crashkernel= reservation: \
+        a panic boots it through the purgatory, and it reads the dead kernel's memory from \
+        /proc/vmcore.",
     after_help = "Examples:\n  \
         kexec-load --dry-run /boot/vmlinuz --initrd /boot/initrd.img --reuse-cmdline\n  \
         kexec-load --dry-run --json /boot/vmlinuz --initrd /boot/initrd.img\n  \
-        kexec-load /boot/vmlinuz --initrd /boot/initrd.img --append 'console=ttyS0 root=/dev/vda1' --exec"
+        kexec-load /boot/vmlinuz --initrd /boot/initrd.img --append 'console=ttyS0 root=/dev/vda1' --exec\n  \
+        kexec-load -p /boot/vmlinuz --initrd /boot/initrd.img --append 'console=ttyS0 irqpoll nr_cpus=1 reset_devices'\n  \
+        kexec-load -u -p"
 )]
 pub struct Args {
     /// The kernel (bzImage).
@@ -75,9 +80,21 @@ pub struct Args {
     #[arg(long, value_name = "halt|reset", default_value = "halt", value_parser = parse_failure_policy)]
     pub on_failure: FailurePolicy,
 
-    /// The firmware memory map to place segments in and pass on.
+    /// The firmware memory map to place segments in and pass on (with -p,
+    /// /proc/iomem under --crash-root is read instead).
     #[arg(long, value_name = "DIR", default_value = SYSFS_MEMMAP)]
     pub memmap: PathBuf,
+
+    /// Load a crash (capture) kernel that a panic boots (kexec_load with
+    /// KEXEC_ON_CRASH) into the crashkernel= reservation, with the ELF core
+    /// headers it reads /proc/vmcore from. With --unload: unload it.
+    #[arg(short = 'p', long, conflicts_with_all = ["exec", "exec_loaded"])]
+    pub load_panic: bool,
+
+    /// With -p: read proc/iomem, proc/kcore, sys/kernel/vmcoreinfo and the
+    /// CPUs' crash_notes under DIR instead of / (fixtures for a dry run).
+    #[arg(long, value_name = "DIR", default_value = "/", requires = "load_panic")]
+    pub crash_root: PathBuf,
 
     /// Print the plan (segments, addresses, sizes, digest) and load nothing.
     #[arg(long, conflicts_with_all = ["exec", "unload"])]
@@ -96,8 +113,8 @@ pub struct Args {
     #[arg(long, conflicts_with_all = ["image", "unload", "exec"])]
     pub exec_loaded: bool,
 
-    /// Unload the image loaded earlier.
-    #[arg(long, conflicts_with_all = ["image", "exec"])]
+    /// Unload the image loaded earlier (with -p: the crash kernel).
+    #[arg(short = 'u', long, conflicts_with_all = ["image", "exec"])]
     pub unload: bool,
 
     #[cfg(feature = "e2e")]
@@ -115,7 +132,7 @@ pub struct TestOptions {
     /// the kexec sets up, purgatory_flags, the digest's offset in the purgatory)
     /// and every other register holds a distinctive value: the register probe's
     /// protocol.
-    #[arg(long, conflicts_with_all = ["initrd", "append", "reuse_cmdline"])]
+    #[arg(long, conflicts_with_all = ["initrd", "append", "reuse_cmdline", "load_panic"])]
     pub raw: bool,
 
     /// With --raw: the entry point's offset in the payload.
@@ -217,6 +234,21 @@ mod tests {
         );
         assert_eq!(parse_corruption("initrd"), Ok(spec("initrd", None)));
         assert!(parse_corruption("initrd+x").is_err());
+    }
+
+    #[test]
+    fn crash_options() {
+        let args =
+            Args::try_parse_from(["kexec-load", "-p", "x", "--crash-root", "/tmp/f"]).unwrap();
+        assert!(args.load_panic && !args.unload);
+        assert_eq!(args.crash_root, PathBuf::from("/tmp/f"));
+        let args = Args::try_parse_from(["kexec-load", "-u", "-p"]).unwrap();
+        assert!(args.load_panic && args.unload);
+        assert!(Args::try_parse_from(["kexec-load", "-p", "x", "--exec"]).is_err());
+        assert!(Args::try_parse_from(["kexec-load", "-p", "--exec-loaded"]).is_err());
+        assert!(Args::try_parse_from(["kexec-load", "x", "--crash-root", "/tmp/f"]).is_err());
+        #[cfg(feature = "e2e")]
+        assert!(Args::try_parse_from(["kexec-load", "-p", "x", "--raw"]).is_err());
     }
 
     #[test]

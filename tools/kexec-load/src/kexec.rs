@@ -1,6 +1,9 @@
 //! The kernel side: the checks `kexec_load` makes on a segment list (made here
 //! first, so that a refusal names the segment), the `kexec_load` and
-//! `reboot(LINUX_REBOOT_CMD_KEXEC)` calls, and what each errno means.
+//! `reboot(LINUX_REBOOT_CMD_KEXEC)` calls, and what each errno means. A crash
+//! image's own rules are in `crash`.
+
+mod crash;
 
 use crate::layout::PAGE_SIZE;
 use crate::memmap::{MemoryRange, total_ram};
@@ -90,6 +93,16 @@ pub fn rule_violations(segments: &[PlannedSegment], map: &[MemoryRange]) -> Vec<
     violations
 }
 
+/// Every rule the plan breaks: [`rule_violations`], and for a crash kernel
+/// the reservation's.
+pub fn plan_violations(plan: &Plan, map: &[MemoryRange]) -> Vec<String> {
+    let mut violations = rule_violations(&plan.segments, map);
+    if let Some(report) = &plan.crash {
+        violations.extend(crash::violations(plan, report.reservation));
+    }
+    violations
+}
+
 fn largest(segments: &[PlannedSegment]) -> String {
     segments
         .iter()
@@ -119,8 +132,14 @@ impl fmt::Display for KexecError {
 
 impl std::error::Error for KexecError {}
 
-/// Hands the plan to the kernel.
+/// Hands the plan to the kernel: as the image a panic boots when it is a
+/// crash kernel's.
 pub fn load(plan: &Plan, map: &[MemoryRange]) -> Result<(), KexecError> {
+    let flags = if plan.crash.is_some() {
+        KEXEC_ARCH_X86_64 | crash::KEXEC_ON_CRASH
+    } else {
+        KEXEC_ARCH_X86_64
+    };
     let segments: Vec<KexecSegment> = plan
         .segments
         .iter()
@@ -139,14 +158,14 @@ pub fn load(plan: &Plan, map: &[MemoryRange]) -> Result<(), KexecError> {
             plan.entry as libc::c_ulong,
             segments.len() as libc::c_ulong,
             segments.as_ptr(),
-            KEXEC_ARCH_X86_64,
+            flags,
         )
     };
     if rc == 0 {
         return Ok(());
     }
     let error = io::Error::last_os_error();
-    let causes = explain(&error, Some((&plan.segments, map)));
+    let causes = explain(&error, Some((plan, map)));
     Err(KexecError {
         call: "kexec_load",
         error,
@@ -154,8 +173,14 @@ pub fn load(plan: &Plan, map: &[MemoryRange]) -> Result<(), KexecError> {
     })
 }
 
-/// Unloads whatever image is loaded (`kexec_load` with no segments).
-pub fn unload() -> Result<(), KexecError> {
+/// Unloads the image loaded earlier (`kexec_load` with no segments), or
+/// with `on_crash` the crash kernel.
+pub fn unload(on_crash: bool) -> Result<(), KexecError> {
+    let flags = if on_crash {
+        KEXEC_ARCH_X86_64 | crash::KEXEC_ON_CRASH
+    } else {
+        KEXEC_ARCH_X86_64
+    };
     // SAFETY: no segments: the kernel reads nothing from user memory.
     let rc = unsafe {
         libc::syscall(
@@ -163,7 +188,7 @@ pub fn unload() -> Result<(), KexecError> {
             0 as libc::c_ulong,
             0 as libc::c_ulong,
             std::ptr::null::<KexecSegment>(),
-            KEXEC_ARCH_X86_64,
+            flags,
         )
     };
     if rc == 0 {
@@ -222,7 +247,7 @@ fn clear_vector_registers() {
     }
 }
 
-fn explain(error: &io::Error, load: Option<(&[PlannedSegment], &[MemoryRange])>) -> Vec<String> {
+fn explain(error: &io::Error, load: Option<(&Plan, &[MemoryRange])>) -> Vec<String> {
     let mut causes = Vec::new();
     match error.raw_os_error() {
         Some(libc::EPERM) => {
@@ -256,13 +281,13 @@ fn explain(error: &io::Error, load: Option<(&[PlannedSegment], &[MemoryRange])>)
             }
         }
         Some(libc::EINVAL | libc::EADDRNOTAVAIL) => {
-            if let Some((segments, map)) = load {
-                let violations = rule_violations(segments, map);
+            if let Some((plan, map)) = load {
+                let violations = plan_violations(plan, map);
                 if violations.is_empty() {
                     causes.push(format!(
                         "the kernel refused the segment list although every segment passes the local checks; \
                          its limit is half of the RAM it manages (less than the firmware map's), and the largest segment is {}",
-                        largest(segments)
+                        largest(&plan.segments)
                     ));
                 } else {
                     causes.extend(violations);
@@ -273,13 +298,20 @@ fn explain(error: &io::Error, load: Option<(&[PlannedSegment], &[MemoryRange])>)
             causes.push("another kexec load or reboot is in progress".into());
         }
         Some(libc::ENOMEM) => {
-            if let Some((segments, _)) = load {
-                let total: u64 = segments.iter().map(|s| s.mem_size).sum();
-                causes.push(format!(
-                    "the kernel could not allocate {} MiB for the segments; the largest is {}",
-                    total >> 20,
-                    largest(segments)
-                ));
+            if let Some((plan, _)) = load {
+                let total: u64 = plan.segments.iter().map(|s| s.mem_size).sum();
+                causes.push(match &plan.crash {
+                    Some(report) => format!(
+                        "the kernel found no free page in the crashkernel= reservation for its control pages \
+                         ({:#x} bytes were left free, {:#x} expected to suffice)",
+                        report.free, report.control_room
+                    ),
+                    None => format!(
+                        "the kernel could not allocate {} MiB for the segments; the largest is {}",
+                        total >> 20,
+                        largest(&plan.segments)
+                    ),
+                });
             }
         }
         Some(libc::ENOSYS) => {
@@ -392,17 +424,26 @@ mod tests {
         assert!(v[0].contains("17 segments"), "{v:#?}");
     }
 
+    /// A bzImage's plan in QEMU's 6 GiB map.
+    fn sample_plan() -> Plan {
+        let bytes = crate::support::synthetic_bzimage(0x3000);
+        let image = crate::bzimage::BzImage::parse(&bytes).unwrap();
+        let request = crate::testing::bz_request(image, None, crate::request::PurgatoryAddr::High);
+        crate::plan::build(request, &crate::testing::qemu_6g()).unwrap()
+    }
+
     #[test]
     fn errno_explanations() {
         let busy = explain(&io::Error::from_raw_os_error(libc::EBUSY), None);
         assert!(busy[0].contains("in progress"));
         let nosys = explain(&io::Error::from_raw_os_error(libc::ENOSYS), None);
         assert!(nosys[0].contains("CONFIG_KEXEC"));
-        let map = [ram(0x1000, 0x100_0000)];
-        let p = segments(&[("kernel", 0x10_0800, 0x2000, 0x10)]);
+        let map = crate::testing::qemu_6g();
+        let mut plan = sample_plan();
+        plan.segments[0].addr += 0x800;
         let inval = explain(
             &io::Error::from_raw_os_error(libc::EINVAL),
-            Some((&p, &map)),
+            Some((&plan, &map)),
         );
         assert!(inval[0].contains("segment kernel"), "{inval:#?}");
         assert!(!explain(&io::Error::from_raw_os_error(libc::EPERM), None).is_empty());

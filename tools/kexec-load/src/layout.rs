@@ -206,6 +206,11 @@ impl Layout {
         Ok(addr)
     }
 
+    /// Bytes of RAM no segment takes.
+    pub fn free_bytes(&self) -> u64 {
+        self.free().iter().map(|&(start, end)| end - start).sum()
+    }
+
     /// Every free interval: RAM minus what is taken, ascending.
     fn free(&self) -> Vec<(u64, u64)> {
         let mut taken: Vec<_> = self.taken.iter().map(|t| (t.start, t.end)).collect();
@@ -307,6 +312,10 @@ mod tests {
             layout.place("b", 0x1, 0x1000, Policy::Lowest { min: 0 }),
             Ok(0x6000)
         );
+        // 0x1000..0x9f000 of the first range, less the six pages taken.
+        let first = 0x9_e000 - 0x6000;
+        let rest = (0xbffe_0000 - 0x10_0000) + 0xc000_0000;
+        assert_eq!(layout.free_bytes(), first + rest);
         // 0x9f000..0x9fc00 is a partial page: a page-sized segment skips to 1 MiB.
         let mut layout = qemu_6g();
         assert_eq!(

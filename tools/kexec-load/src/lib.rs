@@ -10,12 +10,16 @@
 //! show the plan to people and programs, and [`kexec`] checks the kernel's
 //! rules and makes the calls.
 //!
+//! With `-p`, [`crash`] reads what the running kernel says about its
+//! `crashkernel=` reservation and builds what a capture kernel needs.
+//!
 //! The `e2e` feature adds the QEMU suite's test payloads: a flat payload that
 //! gets the register probe's expectation page, and a byte flipped after the
 //! digest was computed.
 
 pub mod bzimage;
 pub mod console;
+pub mod crash;
 pub mod kexec;
 pub mod layout;
 pub mod memmap;

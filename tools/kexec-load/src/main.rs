@@ -6,6 +6,7 @@ mod cli;
 
 use clap::Parser;
 use cli::Args;
+use kexec_load::crash::{CrashError, CrashSources};
 use kexec_load::request::{Payload, Request};
 use kexec_load::{bzimage, console, kexec, memmap, plan, print};
 use std::fmt;
@@ -37,6 +38,7 @@ enum Error {
     },
     NoImage,
     Memmap(memmap::MemmapError),
+    Crash(CrashError),
     Plan(plan::PlanError),
     #[cfg(feature = "e2e")]
     Corrupt(plan::CorruptError),
@@ -61,6 +63,7 @@ impl fmt::Display for Error {
             }
             Self::NoImage => write!(f, "no image given"),
             Self::Memmap(error) => write!(f, "{error}"),
+            Self::Crash(error) => write!(f, "crash kernel: {error}"),
             Self::Plan(error) => write!(f, "{error}"),
             #[cfg(feature = "e2e")]
             Self::Corrupt(error) => write!(f, "{error}"),
@@ -83,8 +86,13 @@ fn read(path: &Path) -> Result<Vec<u8>, Error> {
 
 fn run(args: &Args) -> Result<(), Error> {
     if args.unload {
-        kexec::unload().map_err(Error::Kexec)?;
-        say(&mut io::stdout(), "unloaded");
+        kexec::unload(args.load_panic).map_err(Error::Kexec)?;
+        let what = if args.load_panic {
+            "unloaded the crash kernel"
+        } else {
+            "unloaded"
+        };
+        say(&mut io::stdout(), what);
         return Ok(());
     }
     if args.exec_loaded {
@@ -92,7 +100,7 @@ fn run(args: &Args) -> Result<(), Error> {
     }
     let image_path = args.image.as_deref().ok_or(Error::NoImage)?;
     let image_bytes = read(image_path)?;
-    let map = memmap::read(&args.memmap).map_err(Error::Memmap)?;
+    let (map, crash) = memory(args)?;
     let console = choose_console(args);
     let warnings = console_warnings(&console);
     let request = Request {
@@ -109,12 +117,23 @@ fn run(args: &Args) -> Result<(), Error> {
         cpuid: purgatory_abi::Cpuid::read(),
         console,
         on_failure: args.on_failure,
+        crash,
     };
     let plan = plan::build(request, &map).map_err(Error::Plan)?;
     #[cfg(feature = "e2e")]
     let plan = corrupt(plan, args)?;
     show(&plan, warnings, args)?;
     load(&plan, &map, args)
+}
+
+/// The RAM segments may go in, and with `-p` what the kernel says about its
+/// reservation (the reservation is part of `/proc/iomem`'s System RAM).
+fn memory(args: &Args) -> Result<(Vec<memmap::MemoryRange>, Option<CrashSources>), Error> {
+    if !args.load_panic {
+        return Ok((memmap::read(&args.memmap).map_err(Error::Memmap)?, None));
+    }
+    let sources = CrashSources::read(&args.crash_root).map_err(Error::Crash)?;
+    Ok((sources.iomem.ram_ranges(), Some(sources)))
 }
 
 /// The image as a bzImage with its initrd and command line, or with `--raw`
@@ -197,7 +216,7 @@ fn show(plan: &plan::Plan, warnings: Vec<String>, args: &Args) -> Result<(), Err
 /// Checks the kernel's rules, then unless `--dry-run` loads and with
 /// `--exec` reboots.
 fn load(plan: &plan::Plan, map: &[memmap::MemoryRange], args: &Args) -> Result<(), Error> {
-    let violations = kexec::rule_violations(&plan.segments, map);
+    let violations = kexec::plan_violations(plan, map);
     if !violations.is_empty() {
         return Err(Error::Rules(violations));
     }
@@ -206,6 +225,14 @@ fn load(plan: &plan::Plan, map: &[memmap::MemoryRange], args: &Args) -> Result<(
         return Ok(());
     }
     kexec::load(plan, map).map_err(Error::Kexec)?;
+    if plan.crash.is_some() {
+        let count = plan.segments.len();
+        let loaded = format!(
+            "loaded {count} segments as the crash kernel: a panic now boots it through the purgatory"
+        );
+        progress(args, &loaded);
+        return Ok(());
+    }
     progress(args, &format!("loaded {} segments", plan.segments.len()));
     if args.exec {
         progress(args, "rebooting into the loaded image");

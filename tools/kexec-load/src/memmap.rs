@@ -11,7 +11,9 @@ pub const SYSFS_MEMMAP: &str = "/sys/firmware/memmap";
 
 /// e820 type codes (the boot protocol's `struct boot_e820_entry`).
 pub const E820_RAM: u32 = 1;
-const E820_RESERVED: u32 = 2;
+pub const E820_RESERVED: u32 = 2;
+pub const E820_ACPI: u32 = 3;
+pub const E820_NVS: u32 = 4;
 
 /// One range of the map, `start..end` (end exclusive).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,13 +57,21 @@ const TYPES: &[(&str, u32)] = &[
     ("System RAM", E820_RAM),
     ("Reserved", E820_RESERVED),
     ("reserved", E820_RESERVED),
-    ("ACPI Tables", 3),
-    ("ACPI Non-volatile Storage", 4),
+    ("ACPI Tables", E820_ACPI),
+    ("ACPI Non-volatile Storage", E820_NVS),
     ("Unusable memory", 5),
     ("Persistent Memory", 7),
     ("Persistent Memory (legacy)", 12),
     ("Soft Reserved", 0xefff_ffff),
 ];
+
+/// The sysfs name of an e820 type code.
+pub fn type_name(e820_type: u32) -> &'static str {
+    TYPES
+        .iter()
+        .find(|&&(_, code)| code == e820_type)
+        .map_or("Unknown", |&(name, _)| name)
+}
 
 /// Reads every `<dir>/<n>/{start,end,type}` entry, sorted by address. An
 /// unknown type becomes "reserved": the next kernel then leaves it alone, and

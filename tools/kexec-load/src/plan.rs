@@ -6,11 +6,13 @@
 //! [`build`] prepares the purgatory (`patch`), places the payload's
 //! segments (`linux` for a bzImage, `raw` for the e2e suite's test payload)
 //! in an `Assembly`, then seals the region table and places the purgatory
-//! last.
+//! last. A crash kernel (`crash`) is assembled in its reservation, with the
+//! ELF core headers first.
 
 mod assembly;
 #[cfg(feature = "e2e")]
 mod corrupt;
+mod crash;
 mod error;
 mod linux;
 mod patch;
@@ -21,7 +23,8 @@ mod segment;
 mod tests;
 
 use crate::console::Console;
-use crate::layout::Policy;
+use crate::crash::CrashReport;
+use crate::layout::{Layout, Policy};
 use crate::memmap::MemoryRange;
 use crate::number::hex;
 use crate::report::{
@@ -31,6 +34,8 @@ use crate::request::{Payload, Request};
 use assembly::Assembly;
 #[cfg(feature = "e2e")]
 pub use corrupt::CorruptError;
+use crash::CrashSite;
+pub use crash::ELFCOREHDR;
 pub use error::PlanError;
 use purgatory_abi::{Entry64Regs, FailurePolicy, Sha256Digest};
 pub use segment::PlannedSegment;
@@ -65,6 +70,8 @@ pub struct Plan {
     /// The byte `--corrupt-after-digest` flipped; only the `e2e` feature has
     /// the option.
     pub corruption: Option<Corruption>,
+    /// A crash kernel's reservation, core headers and memory map (`-p`).
+    pub crash: Option<CrashReport>,
 }
 
 /// Builds the plan for `request` in the RAM of `map`.
@@ -74,13 +81,33 @@ pub fn build(request: Request<'_>, map: &[MemoryRange]) -> Result<Plan, PlanErro
     // What the purgatory reads, reset bit included.
     let purgatory_flags = purgatory.flags()?;
     let policy = patch::placement(request.purgatory_addr, request.seed);
-    let mut site = Assembly::new(map, purgatory, policy, notes)?;
+    let (mut crash, crash_map) = match &request.crash {
+        Some(sources) => {
+            let size = purgatory.image().mem_size();
+            let (crash, map) = CrashSite::prepare(sources, &request.payload, size)?;
+            (Some(crash), map)
+        }
+        None => (None, Vec::new()),
+    };
+    let (map, layout) = match &crash {
+        Some(crash) => (&crash_map[..], crash.layout.clone()),
+        None => (map, Layout::new(map)),
+    };
+    let mut site = Assembly::new(map, layout, purgatory, policy, notes)?;
     let what = match request.payload {
         Payload::BzImage {
             image,
             initrd,
             cmdline,
-        } => linux::assemble(&mut site, &image, initrd, &cmdline, request.host_5level)?,
+        } => match &mut crash {
+            Some(crash) => {
+                crash.push_headers(&mut site);
+                let cmdline = crash.cmdline(&cmdline);
+                linux::assemble(&mut site, &image, initrd, &cmdline, request.host_5level)
+                    .map_err(|error| crash.explain(error))?
+            }
+            None => linux::assemble(&mut site, &image, initrd, &cmdline, request.host_5level)?,
+        },
         #[cfg(feature = "e2e")]
         Payload::Raw {
             bytes,
@@ -104,6 +131,7 @@ pub fn build(request: Request<'_>, map: &[MemoryRange]) -> Result<Plan, PlanErro
     let placed = site.purgatory.place(purgatory_addr)?;
     // p_memsz need not be a whole number of pages; kexec_load wants them.
     site.push("purgatory", placed.bytes, purgatory_addr, 0);
+    let crash = crash.map(|crash| crash.finish(&site));
     Ok(Plan {
         what,
         entry: placed.entry,
@@ -118,6 +146,7 @@ pub fn build(request: Request<'_>, map: &[MemoryRange]) -> Result<Plan, PlanErro
         segments: site.segments,
         notes: site.notes,
         corruption: None,
+        crash,
     })
 }
 
@@ -166,6 +195,7 @@ impl Plan {
             console: self.console.clone(),
             on_failure: self.on_failure,
             corruption: self.corruption.clone(),
+            crash: self.crash.clone(),
             notes: self.notes.clone(),
             warnings,
         }

@@ -13,6 +13,9 @@ pub fn print(plan: &Plan, out: &mut impl Write) -> io::Result<()> {
     writeln!(out, "kexec-load: {}", plan.what)?;
     segments(plan, out)?;
     settings(plan, out)?;
+    if let Some(crash) = &plan.crash {
+        crash.print(out)?;
+    }
     hand_off(plan, out)?;
     for note in &plan.notes {
         writeln!(out, "  note         {note}")?;

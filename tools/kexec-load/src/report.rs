@@ -4,6 +4,7 @@
 //! with `Plan::report`.
 
 use crate::console::Console;
+use crate::crash::CrashReport;
 use crate::layout::Policy;
 use purgatory_abi::{Entry64Regs, FailurePolicy, HashPath};
 use serde::{Deserialize, Serialize};
@@ -39,6 +40,10 @@ pub struct PlanReport {
     /// feature has the option; absent from the line when unused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub corruption: Option<Corruption>,
+    /// A crash kernel's (`-p`) reservation, ELF core headers and memory map;
+    /// absent from the line for any other load.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crash: Option<CrashReport>,
     /// What the plan tells the user besides the table.
     pub notes: Vec<String>,
     /// What was also printed on stderr as a warning.

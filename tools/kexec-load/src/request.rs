@@ -3,6 +3,7 @@
 
 use crate::bzimage::BzImage;
 use crate::console::Console;
+use crate::crash::CrashSources;
 use crate::number::parse_u64;
 use purgatory_abi::{Cpuid, FailurePolicy};
 
@@ -93,6 +94,8 @@ pub struct Request<'a> {
     pub console: Console,
     /// What the purgatory does on a mismatch (`FLAG_RESET_ON_FAILURE`).
     pub on_failure: FailurePolicy,
+    /// `-p`: a crash kernel, planned in the reservation these describe.
+    pub crash: Option<CrashSources>,
 }
 
 #[cfg(test)]

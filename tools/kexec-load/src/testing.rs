@@ -1,12 +1,16 @@
 //! What the tests of plans share: QEMU's memory map as `memmap::read` gives
-//! it, and a bzImage request. (Plain inputs are in `crate::support`.)
+//! it, a bzImage request, and what a crash load reads from a QEMU guest.
+//! (Plain inputs are in `crate::support`.)
 
 use crate::bzimage::BzImage;
 use crate::console::Console;
+use crate::crash::CrashSources;
 use crate::memmap::MemoryRange;
 use crate::request::{Payload, PurgatoryAddr, Request};
-use crate::support::QEMU_6G;
+use crate::support::crash::{CrashMachine, write_crash_root};
+use crate::support::{QEMU_6G, scratch_dir};
 use purgatory_abi::{Cpuid, FailurePolicy};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// [`QEMU_6G`] as `memmap::read` returns it.
 pub fn qemu_6g() -> Vec<MemoryRange> {
@@ -34,6 +38,7 @@ pub fn request(payload: Payload<'_>, at: PurgatoryAddr) -> Request<'_> {
         cpuid: Cpuid::default(),
         console: Console::off("test"),
         on_failure: FailurePolicy::Halt,
+        crash: None,
     }
 }
 
@@ -49,4 +54,15 @@ pub fn bz_request<'a>(
         cmdline: "console=ttyS0 e2e.marker=x".into(),
     };
     request(payload, at)
+}
+
+/// What `CrashSources::read` gives on `machine`.
+pub fn crash_sources(machine: &CrashMachine) -> CrashSources {
+    // Tests run in parallel: each read gets a directory of its own.
+    static READS: AtomicUsize = AtomicUsize::new(0);
+    let root = scratch_dir(&format!("crash-{}", READS.fetch_add(1, Ordering::Relaxed)));
+    write_crash_root(&root, machine);
+    let sources = CrashSources::read(&root).unwrap();
+    let _ = std::fs::remove_dir_all(&root);
+    sources
 }

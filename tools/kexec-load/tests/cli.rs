@@ -7,6 +7,7 @@ mod support;
 use kexec_load::report::PlanReport;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use support::crash::{QEMU_HIGH, QEMU_IOMEM_LOW, QEMU_LOW, write_crash_root};
 use support::{scratch_dir, synthetic_bzimage, write_map};
 
 /// A sysfs-like memory map: 640 KiB low RAM and 1 GiB from 1 MiB.
@@ -264,6 +265,113 @@ fn an_unwritable_stdout_is_an_error() {
         assert!(stderr.contains("cannot print the plan"), "{stderr}");
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
+}
+
+/// `-p --dry-run` on what two QEMU guests showed: the table's rows and the
+/// JSON line agree, every segment is in the reservation, and the crash part
+/// names the reservation, the headers and the notes.
+#[test]
+fn a_crash_kernel_s_dry_run() {
+    let inputs = Inputs::new("crash");
+    for (machine, reservation) in [
+        (QEMU_LOW, (0x6f00_0000, 0x7f00_0000)),
+        (QEMU_HIGH, (0x1_af00_0000, 0x1_bf00_0000)),
+    ] {
+        let root = inputs.dir.join(format!("root-{:x}", reservation.0));
+        write_crash_root(&root, &machine);
+        let root = root.to_str().unwrap();
+        let args = [
+            "-p",
+            "--crash-root",
+            root,
+            &inputs.kernel,
+            "--append",
+            "console=ttyS0 nr_cpus=1",
+            "--no-console",
+        ];
+        let table = inputs.dry_run(&args);
+        let json = inputs.dry_run(&[&args[..], &["--json"]].concat());
+        let report = PlanReport::from_line(json.trim()).unwrap();
+        let crash = report.crash.as_ref().unwrap();
+        assert_eq!(
+            (crash.reservation.start, crash.reservation.end),
+            reservation
+        );
+        assert_eq!(crash.notes.len(), 2);
+        let rows: Vec<_> = report
+            .segments
+            .iter()
+            .map(|s| {
+                (
+                    s.name.clone(),
+                    s.start,
+                    s.end,
+                    s.mem_size,
+                    s.bytes,
+                    s.verified,
+                )
+            })
+            .collect();
+        assert_eq!(rows, table_rows(&table));
+        assert_eq!(rows[0].0, "elfcorehdr");
+        assert!(
+            rows.iter()
+                .all(|r| r.1 >= reservation.0 && r.2 <= reservation.1),
+            "{table}"
+        );
+        for needle in [
+            "  crash        reservation ",
+            &format!("  crash        {}: 2 CPU note(s)", crash.param),
+            "the capture kernel's memory map",
+            "dry run, nothing loaded",
+        ] {
+            assert!(table.contains(needle), "{needle:?} missing from:\n{table}");
+        }
+    }
+}
+
+#[test]
+fn a_crash_kernel_s_refusals_name_their_cause() {
+    let inputs = Inputs::new("crash-refusals");
+    let root = inputs.dir.join("root");
+    write_crash_root(&root, &QEMU_LOW);
+    let root_arg = root.to_str().unwrap().to_owned();
+    let run = |extra: &[&str]| {
+        let mut args = vec!["-p", "--dry-run", "--crash-root", &root_arg, &inputs.kernel];
+        args.extend_from_slice(extra);
+        let out = kexec_load(&args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let stderr = text(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        stderr
+    };
+    let big = inputs.dir.join("big-initrd");
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len(300 << 20)
+        .unwrap();
+    let stderr = run(&["--initrd", big.to_str().unwrap()]);
+    assert!(
+        stderr.contains("the reservation has 0x10000000 bytes (256 MiB)")
+            && stderr.contains("the initrd"),
+        "{stderr}"
+    );
+    let without = QEMU_IOMEM_LOW.replace("Crash kernel", "System RAM tail");
+    std::fs::write(root.join("proc/iomem"), without).unwrap();
+    assert!(run(&[]).contains("boot this kernel with crashkernel="));
+    let hidden: String = QEMU_IOMEM_LOW
+        .lines()
+        .map(|line| {
+            let name = line.split_once(" : ").unwrap().1;
+            let indent = line.len() - line.trim_start().len();
+            format!("{}00000000-00000000 : {name}\n", " ".repeat(indent))
+        })
+        .collect();
+    std::fs::write(root.join("proc/iomem"), hidden).unwrap();
+    assert!(run(&[]).contains("needs root"));
+    std::fs::remove_file(root.join("proc/kcore")).unwrap();
+    std::fs::write(root.join("proc/iomem"), QEMU_IOMEM_LOW).unwrap();
+    assert!(run(&[]).contains("proc/kcore"));
 }
 
 #[test]

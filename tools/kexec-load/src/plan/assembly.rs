@@ -11,7 +11,8 @@ use purgatory_host::Purgatory;
 /// A plan under construction.
 #[derive(Debug)]
 pub struct Assembly<'m> {
-    /// The firmware map the segments go into.
+    /// The memory map the next kernel gets (the firmware's, or a crash
+    /// kernel's own).
     pub map: &'m [MemoryRange],
     pub purgatory: Purgatory<'static>,
     pub segments: Vec<PlannedSegment>,
@@ -23,10 +24,13 @@ pub struct Assembly<'m> {
 }
 
 impl<'m> Assembly<'m> {
-    /// Starts in the free RAM of `map`; an exact purgatory address is the
-    /// user's, so it is taken first and everything else goes around it.
+    /// Starts in the free room of `layout` (the RAM of `map`, or a crash
+    /// kernel's reservation), with `map` for the next kernel's zero page; an
+    /// exact purgatory address is the user's, so it is taken first and
+    /// everything else goes around it.
     pub fn new(
         map: &'m [MemoryRange],
+        layout: Layout,
         purgatory: Purgatory<'static>,
         purgatory_policy: Policy,
         notes: Vec<String>,
@@ -36,7 +40,7 @@ impl<'m> Assembly<'m> {
             purgatory,
             segments: Vec::new(),
             notes,
-            layout: Layout::new(map),
+            layout,
             purgatory_policy,
             purgatory_addr: None,
         };

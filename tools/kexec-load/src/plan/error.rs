@@ -1,5 +1,6 @@
 //! Why no plan can be made: each variant names what is wrong.
 
+use crate::crash::CrashError;
 use crate::layout::PlaceError;
 use crate::zeropage::ZeroPageError;
 use purgatory_host::LoadError;
@@ -11,6 +12,8 @@ pub enum PlanError {
     Place(PlaceError),
     Purgatory(LoadError),
     ZeroPage(ZeroPageError),
+    /// A crash kernel (`-p`) that cannot be planned.
+    Crash(CrashError),
     CmdlineTooLong {
         len: u64,
         max: u64,
@@ -38,6 +41,7 @@ impl fmt::Display for PlanError {
             Self::Place(err) => write!(f, "{err}"),
             Self::Purgatory(err) => write!(f, "purgatory: {err}"),
             Self::ZeroPage(err) => write!(f, "{err}"),
+            Self::Crash(err) => write!(f, "crash kernel: {err}"),
             Self::CmdlineTooLong { len, max } => write!(
                 f,
                 "the command line has {len} bytes, the kernel accepts at most {max} (setup header cmdline_size)"
@@ -75,6 +79,12 @@ impl From<PlaceError> for PlanError {
 impl From<LoadError> for PlanError {
     fn from(err: LoadError) -> Self {
         Self::Purgatory(err)
+    }
+}
+
+impl From<CrashError> for PlanError {
+    fn from(err: CrashError) -> Self {
+        Self::Crash(err)
     }
 }
 

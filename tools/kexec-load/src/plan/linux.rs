@@ -173,7 +173,7 @@ mod tests {
         let image = BzImage::parse(bytes).unwrap();
         let purgatory = Purgatory::embedded().unwrap();
         let policy = Policy::Highest { max_end: u64::MAX };
-        let mut site = Assembly::new(map, purgatory, policy, Vec::new())?;
+        let mut site = Assembly::new(map, Layout::new(map), purgatory, policy, Vec::new())?;
         assemble(&mut site, &image, initrd, "", host_5level)?;
         Ok(site.segments.iter().map(|s| (s.name, s.end())).collect())
     }

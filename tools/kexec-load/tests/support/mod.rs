@@ -5,6 +5,8 @@
 
 use std::path::{Path, PathBuf};
 
+pub mod crash;
+
 /// A minimal image with a 2.15 header: 64-bit, relocatable, above-4G, its
 /// preferred address 16 MiB, `init_size` 8 MiB, command lines up to 2047
 /// bytes, and `kernel_len` bytes of protected-mode kernel.
