@@ -4,10 +4,10 @@ use core::arch::asm;
 use core::mem::{offset_of, size_of_val};
 use purgatory_abi::{BOOT_CS, BOOT_DS, Entry64Regs};
 use x86_64::instructions::segmentation::{CS, DS, ES, FS, GS, SS, Segment};
+use purgatory::descriptors::table_pointer;
+use x86_64::PrivilegeLevel;
 use x86_64::instructions::tables::lgdt;
-use x86_64::structures::DescriptorTablePointer;
 use x86_64::structures::gdt::{DescriptorFlags, SegmentSelector};
-use x86_64::{PrivilegeLevel, VirtAddr};
 
 /// Descriptors in slot `selector / 8`; 0x00 and 0x08 stay null.
 const GDT_LEN: usize = (BOOT_DS as usize >> 3) + 1;
@@ -26,10 +26,7 @@ static BOOT_GDT: [u64; GDT_LEN] = {
 /// Loads the boot GDT and segments, then every register from `entry64_regs`,
 /// and jumps to its `rip`.
 pub fn enter_next_kernel() -> ! {
-    let gdtr = DescriptorTablePointer {
-        limit: (size_of_val(&BOOT_GDT) - 1) as u16,
-        base: VirtAddr::new_truncate(BOOT_GDT.as_ptr() as u64),
-    };
+    let gdtr = table_pointer(BOOT_GDT.as_ptr() as u64, size_of_val(&BOOT_GDT));
     let code = SegmentSelector::new(BOOT_CS >> 3, PrivilegeLevel::Ring0);
     let data = SegmentSelector::new(BOOT_DS >> 3, PrivilegeLevel::Ring0);
     // SAFETY: the GDT is a static that outlives the purgatory, and its code and
