@@ -108,8 +108,9 @@ fn boot_files(load: Load, ctx: &Context, work: &Path) -> Vec<(&'static str, Path
     }
 }
 
-/// The `kexec-load` arguments, ending in `--exec` as `/init` expects; a
-/// kernel's stage-2 image is written on the way.
+/// The `kexec-load` arguments, ending in `--json --exec` as `/init` expects
+/// (the plan as one line the suite reads back); a kernel's stage-2 image is
+/// written on the way.
 fn kexec_args(load: Load, ctx: &Context, files: &RunFiles) -> Result<Vec<String>> {
     let mut args = match load {
         Load::Boot(case) => {
@@ -143,7 +144,7 @@ fn kexec_args(load: Load, ctx: &Context, files: &RunFiles) -> Result<Vec<String>
             args
         }
     };
-    args.push("--exec".into());
+    args.extend(["--json".into(), "--exec".into()]);
     Ok(args)
 }
 
