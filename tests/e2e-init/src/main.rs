@@ -10,20 +10,29 @@
 //! * **Stage 2** (`e2e.stage=2` on the command line, i.e. the kernel
 //!   kexec-load booted): prints the `e2e.marker` token it was given, checks
 //!   `/big.bin` against `e2e.big=<bytes>:<seed>` if asked, and passes.
+//! * **kdump** (`e2e.kdump=1`): stage 1 marks a page, loads a capture kernel
+//!   told where, and crashes ([`crash`]); the capture kernel's `/init`
+//!   (`e2e.stage=capture`) reads the mark back from `/proc/vmcore`
+//!   ([`capture`], [`vmcore`]).
 //!
 //! Either way the verdict leaves through QEMU's `isa-debug-exit` port.
 //! Everything is printed to the console (`console=ttyS0`), which the suite
 //! captures.
 
+mod capture;
+mod crash;
+mod guest;
+mod vmcore;
+
 use e2e_protocol::Pattern;
+use e2e_protocol::kdump::{PARAM_KDUMP, STAGE_CAPTURE};
 use e2e_protocol::protocol::{
-    ARGS_FILE, BIG_FILE, BIG_OK, DEBUG_EXIT_PORT, EXIT_FAIL, EXIT_PASS, INIT_FAIL, INIT_PASS,
-    PARAM_BIG, PARAM_MARKER, PARAM_STAGE, STAGE2,
+    BIG_FILE, BIG_OK, DEBUG_EXIT_PORT, EXIT_FAIL, EXIT_PASS, INIT_FAIL, INIT_PASS, PARAM_BIG,
+    PARAM_MARKER, PARAM_STAGE, STAGE2,
 };
-use std::ffi::CString;
+use guest::{kernel_release, mount, param, say, uptime};
 use std::fs::File;
-use std::io::{Read, Write};
-use std::process::Command;
+use std::io::Read;
 
 fn main() {
     let code = match run() {
@@ -44,38 +53,15 @@ fn run() -> Result<(), String> {
         .map_err(|err| format!("cannot read /proc/cmdline: {err}"))?;
     match param(&cmdline, PARAM_STAGE) {
         Some("2") => stage2(&cmdline),
+        Some(STAGE_CAPTURE) => capture::run(&cmdline),
+        _ if param(&cmdline, PARAM_KDUMP).is_some() => crash::stage1(),
         _ => stage1(),
     }
 }
 
-/// The loader stage 1 runs: `kexec_file_load(2)` when the image has that tool.
-fn stage1_loader() -> &'static str {
-    const FILE_LOAD: &str = "/bin/kexec-file-load";
-    if std::path::Path::new(FILE_LOAD).exists() {
-        FILE_LOAD
-    } else {
-        "/bin/kexec-load"
-    }
-}
-
 fn stage1() -> Result<(), String> {
-    let loader = stage1_loader();
-    let args_path = format!("/{ARGS_FILE}");
-    let args: Vec<String> = std::fs::read_to_string(&args_path)
-        .map_err(|err| format!("cannot read {args_path}: {err}"))?
-        .lines()
-        .filter(|line| !line.is_empty())
-        .map(str::to_owned)
-        .collect();
-    say(&format!(
-        "E2E-STAGE1: /init running at uptime {}, executing {loader} {}",
-        uptime(),
-        args.join(" ")
-    ));
-    let status = Command::new(loader)
-        .args(&args)
-        .status()
-        .map_err(|err| format!("cannot run {loader}: {err}"))?;
+    let (loader, args) = guest::loader_and_args()?;
+    let status = guest::run_loader(loader, &args)?;
     Err(format!(
         "{loader} returned ({status}) instead of rebooting into the new image"
     ))
@@ -149,56 +135,6 @@ fn read_full(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
     Ok(filled)
 }
 
-/// `key=value` from the kernel command line.
-fn param<'a>(cmdline: &'a str, key: &str) -> Option<&'a str> {
-    cmdline
-        .split_whitespace()
-        .find_map(|word| word.strip_prefix(key)?.strip_prefix('='))
-}
-
-/// Mounts a pseudo file system; Debian's kernels do not mount devtmpfs for
-/// the initramfs (`DEVTMPFS_MOUNT` is off).
-fn mount(source: &str, target: &str, fstype: &str) -> Result<(), String> {
-    let _ = std::fs::create_dir_all(target);
-    let c = |s: &str| CString::new(s).map_err(|_| format!("NUL in {s:?}"));
-    let (source_c, target_c, fstype_c) = (c(source)?, c(target)?, c(fstype)?);
-    // SAFETY: three valid NUL-terminated strings and no mount data.
-    let rc = unsafe {
-        libc::mount(
-            source_c.as_ptr(),
-            target_c.as_ptr(),
-            fstype_c.as_ptr(),
-            0,
-            std::ptr::null(),
-        )
-    };
-    let err = std::io::Error::last_os_error();
-    if rc != 0 && err.raw_os_error() != Some(libc::EBUSY) {
-        return Err(format!("cannot mount {fstype} on {target}: {err}"));
-    }
-    Ok(())
-}
-
-fn uptime() -> String {
-    std::fs::read_to_string("/proc/uptime")
-        .ok()
-        .and_then(|s| s.split_whitespace().next().map(str::to_owned))
-        .unwrap_or_else(|| "?".into())
-}
-
-fn kernel_release() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/osrelease")
-        .map(|s| s.trim().to_owned())
-        .unwrap_or_else(|_| "?".into())
-}
-
-/// One line on the console. Never panics: PID 1 must not die.
-fn say(line: &str) {
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{line}");
-    let _ = out.flush();
-}
-
 /// Ends the QEMU run through `isa-debug-exit`; if that is impossible (no
 /// device, no I/O privilege), powers off, which the suite sees as a failure
 /// because it lacks the pass status.
@@ -221,20 +157,5 @@ fn exit_qemu(code: u8) -> ! {
     }
     loop {
         std::thread::sleep(std::time::Duration::from_secs(60));
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::param;
-
-    #[test]
-    fn params_match_whole_keys() {
-        let cmdline = "console=ttyS0 e2e.stage=2 e2e.marker=a-b e2e.big=64:7 e2e.stagex=9\n";
-        assert_eq!(param(cmdline, "e2e.stage"), Some("2"));
-        assert_eq!(param(cmdline, "e2e.marker"), Some("a-b"));
-        assert_eq!(param(cmdline, "e2e.big"), Some("64:7"));
-        assert_eq!(param(cmdline, "e2e.missing"), None);
-        assert_eq!(param("e2e.stagex=9", "e2e.stage"), None);
     }
 }

@@ -15,10 +15,12 @@
 //!   and the `isa-debug-exit` values they exit QEMU with.
 //! * The **filler pattern** of the large-initrd scenario, so that the second
 //!   kernel's `/init` can check every byte the suite wrote.
+//! * The **kdump** scenarios' parameters and report lines ([`kdump`]).
 #![no_std]
 #![warn(missing_docs)]
 
 pub mod control;
+pub mod kdump;
 pub mod trace;
 
 use core::mem::{offset_of, size_of};
@@ -165,6 +167,13 @@ pub mod protocol {
     pub const BIG_FILE: &str = "big.bin";
     /// File in the stage-1 initramfs: the kexec-load arguments, one per line.
     pub const ARGS_FILE: &str = "e2e/kexec-args";
+
+    /// The value of `key` among the `key=value` words of `text`: a kernel
+    /// command line, or a guest's report line.
+    pub fn value<'a>(text: &'a str, key: &str) -> Option<&'a str> {
+        text.split_whitespace()
+            .find_map(|word| word.strip_prefix(key)?.strip_prefix('='))
+    }
 }
 
 /// The filler of the large-initrd scenario: a splitmix64 stream from `seed`,
@@ -260,6 +269,20 @@ mod tests {
         p.fill(&mut b);
         assert_eq!(&whole[..16], &a);
         assert_eq!(&whole[16..], &b);
+    }
+
+    #[test]
+    fn values_match_whole_keys() {
+        use protocol::value;
+        let cmdline = "console=ttyS0 e2e.stage=2 e2e.marker=a-b e2e.big=64:7 e2e.stagex=9\n";
+        assert_eq!(value(cmdline, "e2e.stage"), Some("2"));
+        assert_eq!(value(cmdline, "e2e.marker"), Some("a-b"));
+        assert_eq!(value(cmdline, "e2e.big"), Some("64:7"));
+        assert_eq!(value(cmdline, "e2e.missing"), None);
+        assert_eq!(value("e2e.stagex=9", "e2e.stage"), None);
+        let line = "E2E-VMCORE: addr=0x1000 marker=ab prstatus=2";
+        assert_eq!(value(line, kdump::KEY_PRSTATUS), Some("2"));
+        assert_eq!(value(line, "mark"), None);
     }
 
     #[test]

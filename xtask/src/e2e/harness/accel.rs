@@ -91,6 +91,7 @@ fn run_trial(qemu: &Qemu, kernel: &Kernel, trial: &Trial, log: &Path) -> Result<
         qemu,
         accel: Accel::Kvm,
         memory: "1G",
+        cpus: 1,
         kernel: &kernel.vmlinuz,
         initrd: &trial.initrd,
         append: &trial.append,

@@ -125,14 +125,15 @@ pub fn run(machine: &Machine<'_>, watch: &Watch, log: &Path) -> Result<Run> {
     })
 }
 
-/// The QEMU command line: one CPU, the serial port on stdout, the monitor on
+/// The QEMU command line: the machine's CPUs, the serial port on stdout, the monitor on
 /// `socket`, resets logged to `debug_log`, the guest's `isa-debug-exit`.
 fn command(machine: &Machine<'_>, socket: &Path, debug_log: &Path) -> Command {
     let mut command = Command::new(&machine.qemu.binary);
     command
         .args(&machine.qemu.data_args)
         .args(machine.accel.args())
-        .args(["-m", machine.memory, "-smp", "1"])
+        .args(["-m", machine.memory])
+        .args(["-smp", &machine.cpus.to_string()])
         .args(["-display", "none", "-nodefaults", "-no-reboot"])
         .args(["-serial", "stdio"])
         .arg("-monitor")

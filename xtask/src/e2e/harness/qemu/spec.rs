@@ -36,6 +36,8 @@ pub struct Machine<'a> {
     pub accel: Accel,
     /// `-m`, e.g. "2G".
     pub memory: &'a str,
+    /// `-smp`: how many CPUs.
+    pub cpus: u32,
     pub kernel: &'a Path,
     pub initrd: &'a Path,
     pub append: &'a str,

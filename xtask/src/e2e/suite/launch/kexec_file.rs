@@ -128,6 +128,7 @@ pub fn run(
         } else {
             "2G"
         },
+        cpus: 1,
         kernel,
         initrd: &stage1,
         append: &append,

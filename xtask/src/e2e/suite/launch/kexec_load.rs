@@ -39,6 +39,7 @@ pub fn run(scenario: &Scenario, load: Load, ctx: &Context, target: &Target) -> R
         qemu: &target.qemu,
         accel: target.accel,
         memory,
+        cpus: 1,
         kernel: &ctx.kernel.vmlinuz,
         initrd: &stage1,
         append: &append,
