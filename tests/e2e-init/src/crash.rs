@@ -45,6 +45,13 @@ pub fn stage1() -> Result<(), String> {
     say(&format!(
         "{CRASHING} {KEY_ADDR}={addr:#x} {KEY_MARKER}={marker} {KEY_RELEASE}={release} {KEY_CPUS}={cpus}"
     ));
+    // The console's tty sends asynchronously, and a panic stops it: wait
+    // until the line has left.
+    // SAFETY: tcdrain only waits on the descriptor; an error (stdout not a
+    // tty) just means there is nothing to wait for.
+    unsafe {
+        libc::tcdrain(libc::STDOUT_FILENO);
+    }
     std::fs::write("/proc/sysrq-trigger", "c")
         .map_err(|err| format!("cannot write /proc/sysrq-trigger: {err}"))?;
     Err("the kernel is still running after echo c > /proc/sysrq-trigger".into())

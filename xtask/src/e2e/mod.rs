@@ -141,6 +141,7 @@ pub fn run(options: &Options) -> Result<()> {
     let mut failed = Vec::new();
     let mut table = Vec::new();
     let mut paths = Vec::new();
+    let mut kdump = Vec::new();
     for (index, planned) in selected.iter().enumerate() {
         let name = planned.name();
         println!(
@@ -175,6 +176,9 @@ pub fn run(options: &Options) -> Result<()> {
                 print_log(&o.log);
             }
             paths.push(path_line(&name, o));
+            if let Some(figures) = &o.kdump {
+                kdump.push(format!("  {name:<36} {figures}"));
+            }
         }
         table.push(format!("  {name:<36} {line}"));
         if !passed {
@@ -196,6 +200,14 @@ pub fn run(options: &Options) -> Result<()> {
     );
     for line in &paths {
         println!("{line}");
+    }
+    if !kdump.is_empty() {
+        println!(
+            "e2e: kdump: the reservation, the purgatory, the marker read back from /proc/vmcore, its size, panic -> capture /init (host seconds):"
+        );
+        for line in &kdump {
+            println!("{line}");
+        }
     }
     println!(
         "e2e: {} passed, {} failed",

@@ -6,7 +6,9 @@ use crate::e2e::harness::guest::Programs;
 use crate::e2e::harness::qemu::{Accel, ControlRegisters};
 use crate::e2e::harness::variant::Variant;
 use anyhow::Result;
+use kexec_load::crash::Span;
 use purgatory_abi::HashPath;
+use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -75,4 +77,40 @@ pub struct Outcome {
     pub handover: Option<f64>,
     /// CR0 and CR4 at the probe's entry.
     pub probe_cr: Option<ControlRegisters>,
+    /// A kdump run's figures.
+    pub kdump: Option<KdumpFigures>,
+}
+
+/// What a kdump run measured, for the summary.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KdumpFigures {
+    /// The `crashkernel=` reservation every segment went in.
+    pub reservation: Span,
+    /// Where the purgatory ran.
+    pub purgatory: u64,
+    /// The marker the capture kernel read back from `/proc/vmcore`.
+    pub marker: Option<String>,
+    /// `/proc/vmcore`'s size.
+    pub vmcore_bytes: Option<u64>,
+    /// Host seconds from the panic to the capture kernel's `/init`.
+    pub panic_to_init: Option<f64>,
+}
+
+impl fmt::Display for KdumpFigures {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "reservation {:#x}..{:#x}, purgatory {:#x}, marker {}, vmcore {}, panic -> capture /init {}",
+            self.reservation.start,
+            self.reservation.end,
+            self.purgatory,
+            self.marker.as_deref().unwrap_or("-"),
+            self.vmcore_bytes.map_or_else(
+                || "-".into(),
+                |bytes| format!("{bytes} bytes ({} MiB)", bytes >> 20)
+            ),
+            self.panic_to_init
+                .map_or_else(|| "-".into(), |secs| format!("{secs:.1} s"))
+        )
+    }
 }

@@ -20,5 +20,6 @@ pub fn run(scenario: &Scenario, ctx: &Context, target: &Target) -> Result<Outcom
     match scenario.kind {
         Kind::KexecLoad(load) => launch::kexec_load::run(scenario, load, ctx, target),
         Kind::KexecFile(case) => launch::kexec_file::run(scenario, case, ctx, target),
+        Kind::Kdump(case) => launch::kdump::run(scenario, case, ctx, target),
     }
 }

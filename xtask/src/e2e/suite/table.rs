@@ -31,6 +31,29 @@ pub enum Kind {
     /// Linux's own `kexec_file_load` in the patched kernels of `cargo xtask
     /// kernel` loads a purgatory.
     KexecFile(KexecFile),
+    /// `kexec-load -p` loads a crash kernel, the first kernel crashes, and
+    /// the capture kernel reads its dump.
+    Kdump(Kdump),
+}
+
+/// A kdump run: where the first kernel reserves memory for the crash kernel
+/// (`crashkernel=`), and what the purgatory does on the panic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Kdump {
+    pub reservation: Reservation,
+    /// `None`: it starts the capture kernel, which reads the dump; a
+    /// refusal: the kernel segment is flipped after the digest.
+    pub refusal: Option<Refusal>,
+}
+
+/// The first kernel's `crashkernel=`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reservation {
+    /// `crashkernel=256M` on 2 GiB: below 4 GiB.
+    Below4G,
+    /// `crashkernel=256M,high` on 6 GiB: above 4 GiB, with 256 MiB more
+    /// below for the capture kernel's DMA.
+    Above4G,
 }
 
 /// What `kexec-load` loads, and so which judge decides.
@@ -186,6 +209,30 @@ pub const SCENARIOS: &[Scenario] = &[
         variants: BOTH,
     },
     Scenario {
+        name: "kdump-low",
+        about: "kexec-load -p into crashkernel=256M below 4 GiB, -smp 2; a panic boots the capture kernel through the purgatory, whose /init reads stage 1's marker back from /proc/vmcore",
+        kind: kdump(Reservation::Below4G, None),
+        variants: BOTH,
+    },
+    Scenario {
+        name: "kdump-high",
+        about: "the same with crashkernel=256M,high on 6 GiB: every crash segment above 4 GiB",
+        kind: kdump(Reservation::Above4G, None),
+        variants: BOTH,
+    },
+    Scenario {
+        name: "kdump-corrupt-halts",
+        about: "a crash kernel's byte flipped after the digest: on the panic the purgatory names the segment and halts",
+        kind: kdump(Reservation::Below4G, Some(Refusal::Halt)),
+        variants: QEMU10,
+    },
+    Scenario {
+        name: "kdump-corrupt-resets",
+        about: "the same with --on-failure reset: the purgatory names the segment and resets the machine",
+        kind: kdump(Reservation::Below4G, Some(Refusal::Reset)),
+        variants: QEMU10,
+    },
+    Scenario {
         name: "kexec-file-embedded",
         about: "patched Linux kexec_file_loads a kernel through our embedded purgatory; the second /init runs",
         kind: Kind::KexecFile(KexecFile::Embedded),
@@ -225,6 +272,13 @@ pub const SCENARIOS: &[Scenario] = &[
 
 const fn boot(boot: Boot) -> Kind {
     Kind::KexecLoad(Load::Boot(boot))
+}
+
+const fn kdump(reservation: Reservation, refusal: Option<Refusal>) -> Kind {
+    Kind::Kdump(Kdump {
+        reservation,
+        refusal,
+    })
 }
 
 const fn refusal(refusal: Refusal) -> Kind {
@@ -271,5 +325,24 @@ mod tests {
                 ..
             })
         ) && s.variants.contains(&Variant::Qemu10)));
+    }
+
+    /// A crash kernel is read back on both paths, below and above 4 GiB.
+    #[test]
+    fn kdump_reads_the_dump_on_both_variants_both_sides_of_4g() {
+        for reservation in [Reservation::Below4G, Reservation::Above4G] {
+            let s = SCENARIOS
+                .iter()
+                .find(|s| {
+                    s.kind
+                        == Kind::Kdump(Kdump {
+                            reservation,
+                            refusal: None,
+                        })
+                })
+                .unwrap();
+            assert_eq!(s.variants, BOTH, "{}", s.name);
+            assert!(s.name.contains("kdump"), "{}", s.name);
+        }
     }
 }

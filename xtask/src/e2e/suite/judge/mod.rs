@@ -4,11 +4,13 @@
 //!
 //! [`boot`]: a second kernel boots; [`refusal`]: the purgatory halts, resets
 //! or stays silent on a flipped byte; [`probe`]: the register probe's
-//! hand-off; [`kexec_file`]: the patched kernels' own loader. [`common`] holds
+//! hand-off; [`kexec_file`]: the patched kernels' own loader; [`kdump`]: a
+//! crash kernel reads the dump, or is refused on the panic. [`common`] holds
 //! what they share.
 
 pub mod boot;
 pub mod common;
+pub mod kdump;
 pub mod kexec_file;
 pub mod probe;
 pub mod refusal;

@@ -1,5 +1,5 @@
 //! The purgatory refuses an image with a byte flipped after the digest: the
-//! first kernel jumped, nothing of a second stage ran, the purgatory said
+//! first kernel jumped (a kexec, or a crash's panic), nothing of a second stage ran, the purgatory said
 //! exactly what its library says for that segment and policy (or, without a
 //! console, nothing at all), and the CPU halted on one of its own `hlt`s with
 //! interrupts off, or the machine reset.
@@ -9,7 +9,7 @@ use crate::e2e::harness::log::require;
 use crate::e2e::harness::qemu::{Ending, Run};
 use crate::e2e::suite::table::Refusal;
 use crate::e2e::suite::vocabulary::guest::{PROBE_PASS, STAGE2};
-use crate::e2e::suite::vocabulary::linux::{STARTING_NEW_KERNEL, banners};
+use crate::e2e::suite::vocabulary::linux::banners;
 use crate::e2e::suite::vocabulary::plan::{self, Plan};
 use crate::e2e::suite::vocabulary::purgatory;
 use kexec_load::report::Corruption;
@@ -19,7 +19,9 @@ const RFLAGS_IF: u64 = 1 << 9;
 /// The `hlt` opcode.
 const HLT: u8 = 0xf4;
 
-pub fn judge(run: &Run, refusal: Refusal, expect: &Expect) -> Result<String, String> {
+/// `jumped` is the first kernel's line as it hands over: the kexec's
+/// `Starting new kernel`, or a crash kernel's panic.
+pub fn judge(run: &Run, refusal: Refusal, expect: &Expect, jumped: &str) -> Result<String, String> {
     let serial = &run.serial;
     let plan = plan::read(serial)?;
     let flipped = plan
@@ -27,7 +29,7 @@ pub fn judge(run: &Run, refusal: Refusal, expect: &Expect) -> Result<String, Str
         .clone()
         .ok_or("kexec-load's plan flipped no byte")?;
     let path = loader_path(&plan, expect)?;
-    require(serial, STARTING_NEW_KERNEL, "the first kernel never jumped")?;
+    require(serial, jumped, "the first kernel never jumped")?;
     no_second_stage(serial)?;
     let (said, stop) = match refusal {
         Refusal::Halt => (

@@ -2,14 +2,18 @@
 //! tool's lines and the purgatory's as its library renders them.
 
 use super::common::Expect;
-use super::{boot, kexec_file, refusal};
+use super::{boot, kdump, kexec_file, refusal};
 use crate::e2e::harness::qemu::{CpuState, Ending, Run};
-use crate::e2e::suite::table::{Boot, Refusal};
+use crate::e2e::suite::table::{Boot, Refusal, Reservation};
 use crate::e2e::suite::vocabulary::guest::{QEMU_STATUS_FAIL, QEMU_STATUS_PASS};
-use crate::e2e::suite::vocabulary::linux::TWO_PROGRAM_HEADERS;
+use crate::e2e::suite::vocabulary::linux::{STARTING_NEW_KERNEL, TWO_PROGRAM_HEADERS};
 use crate::e2e::suite::vocabulary::plan;
-use crate::e2e::suite::vocabulary::plan::tests::{SEGMENTS, corrupted_plan_line, plan_log};
+use crate::e2e::suite::vocabulary::plan::tests::{
+    SEGMENTS, corrupted_plan_line, crash_plan_line, plan_log,
+};
 use crate::e2e::suite::vocabulary::template::{Text, written};
+use kexec_load::crash::sources::NoteRange;
+use kexec_load::crash::{CrashReport, Span};
 use purgatory::regions::{Fault, SegmentFault};
 use purgatory::report;
 use purgatory_abi::{FailurePolicy, HashPath, KERNEL_ENTRY64_OFFSET};
@@ -123,28 +127,52 @@ fn a_refusal_must_halt_on_a_purgatory_hlt_with_interrupts_off() {
         });
         run
     };
-    let said = refusal::judge(&stopped(after_a_hlt(), 0x46), Refusal::Halt, &SHA_NI).unwrap();
+    let said = refusal::judge(
+        &stopped(after_a_hlt(), 0x46),
+        Refusal::Halt,
+        &SHA_NI,
+        STARTING_NEW_KERNEL,
+    )
+    .unwrap();
     assert!(said.contains("named segment 0 at 0x1000000"), "{said}");
-    let why = refusal::judge(&stopped(after_a_hlt(), 0x246), Refusal::Halt, &SHA_NI).unwrap_err();
+    let why = refusal::judge(
+        &stopped(after_a_hlt(), 0x246),
+        Refusal::Halt,
+        &SHA_NI,
+        STARTING_NEW_KERNEL,
+    )
+    .unwrap_err();
     assert!(why.contains("interrupts enabled"), "{why}");
-    let why = refusal::judge(&stopped(0x1000, 0x46), Refusal::Halt, &SHA_NI).unwrap_err();
+    let why = refusal::judge(
+        &stopped(0x1000, 0x46),
+        Refusal::Halt,
+        &SHA_NI,
+        STARTING_NEW_KERNEL,
+    )
+    .unwrap_err();
     assert!(why.contains("outside the purgatory"), "{why}");
-    let why = refusal::judge(&stopped(after_a_hlt(), 0x46), Refusal::Silent, &SHA_NI).unwrap_err();
+    let why = refusal::judge(
+        &stopped(after_a_hlt(), 0x46),
+        Refusal::Silent,
+        &SHA_NI,
+        STARTING_NEW_KERNEL,
+    )
+    .unwrap_err();
     assert!(why.contains("--no-console, yet"), "{why}");
 }
 
 #[test]
 fn a_reset_must_be_announced_and_end_qemu_with_status_0() {
     let reset = run(refused(FailurePolicy::Reset), Ending::Exited(Some(0)));
-    let said = refusal::judge(&reset, Refusal::Reset, &SHA_NI).unwrap();
+    let said = refusal::judge(&reset, Refusal::Reset, &SHA_NI, STARTING_NEW_KERNEL).unwrap();
     assert!(said.contains("through port 0xcf9"), "{said}");
-    let why = refusal::judge(&reset, Refusal::Halt, &SHA_NI).unwrap_err();
+    let why = refusal::judge(&reset, Refusal::Halt, &SHA_NI, STARTING_NEW_KERNEL).unwrap_err();
     assert!(why.contains("line 4"), "{why}");
     let passed = run(
         refused(FailurePolicy::Reset),
         Ending::Exited(Some(QEMU_STATUS_PASS)),
     );
-    let why = refusal::judge(&passed, Refusal::Reset, &SHA_NI).unwrap_err();
+    let why = refusal::judge(&passed, Refusal::Reset, &SHA_NI, STARTING_NEW_KERNEL).unwrap_err();
     assert!(why.contains("expected a reset"), "{why}");
 }
 
@@ -161,4 +189,87 @@ fn a_patched_kernel_refusal_needs_its_reason_and_the_loaders_failure() {
         Ending::Exited(Some(QEMU_STATUS_FAIL)),
     );
     assert!(kexec_file::refusal(&ran, TWO_PROGRAM_HEADERS).is_err());
+}
+
+/// A crash kernel in `crashkernel=256M` below 4 GiB, as `kexec-load -p`
+/// plans it: the headers at the top, the kernel at the bottom.
+const CRASH_SEGMENTS: &[(&str, u64, u64, u64, bool)] = &[
+    ("elfcorehdr", 0x7eff_f000, 0x1000, 0x190, true),
+    ("kernel", 0x6f00_0000, 0x37e_e000, 0xb8_17c0, true),
+    ("boot-params", 0x727e_e000, 0x2000, 0x1100, true),
+    ("purgatory", 0x7eff_6000, 0x9000, 0x8d90, false),
+];
+const RESERVATION: Span = Span::new(0x6f00_0000, 0x7f00_0000);
+const MARK: &str = "E2E-KDUMP-CRASH: addr=0x3a2b1120 marker=0123abcd release=6.12.117 cpus=2\n";
+
+fn crash_report() -> CrashReport {
+    CrashReport {
+        reservation: RESERVATION,
+        low_reservations: Vec::new(),
+        cma: Vec::new(),
+        elfcorehdr: Span::new(0x7eff_f000, 0x7f00_0000),
+        elfcorehdr_bytes: 0x190,
+        param: "elfcorehdr=0x7efff000".into(),
+        notes: Vec::new(),
+        vmcoreinfo: NoteRange {
+            addr: 0x121_a000,
+            size: 0x1024,
+        },
+        loads: Vec::new(),
+        memmap: Vec::new(),
+        control_room: 0x11000,
+        free: 0xc74_9000,
+    }
+}
+
+/// A kdump run that read `found` back with `prstatus` CPUs' registers.
+fn captured(segments: &[(&str, u64, u64, u64, bool)], found: &str, prstatus: u32) -> Run {
+    let line = crash_plan_line(segments, &crash_report());
+    let plan = plan::read(&line).unwrap();
+    let regions = plan.regions().unwrap();
+    let bytes = plan.covered();
+    let target = 0x6f00_0000 + KERNEL_ENTRY64_OFFSET;
+    let serial = format!(
+        "[    0.0] Linux version 6.12\n{line}\n{MARK}[    7.5] Kernel panic - not syncing: sysrq triggered crash\n{}\
+         [    0.0] Linux version 6.12\n[    0.0] Command line: elfcorehdr=0x7efff000 console=ttyS0\n\
+         E2E-CAPTURE: /init running at uptime 3.1\n\
+         E2E-VMCORE: addr=0x3a2b1120 marker={found} offset=0x3a2b2120 bytes=1924210688 release=6.12.117 prstatus={prstatus}\nE2E-PASS\n",
+        console_lines(&[
+            &|out| report::started(out, &regions, HashPath::ShaNi),
+            &|out| report::verified(out, true, bytes, 999),
+            &|out| report::jumping(out, target),
+        ])
+    );
+    run(serial, Ending::Exited(Some(QEMU_STATUS_PASS)))
+}
+
+#[test]
+fn a_capture_kernel_must_read_back_what_stage_1_wrote() {
+    let low = Reservation::Below4G;
+    let said = kdump::capture(&captured(CRASH_SEGMENTS, "0123abcd", 2), low, 2, &SHA_NI).unwrap();
+    assert!(
+        said.contains("read marker 0123abcd at 0x3a2b1120"),
+        "{said}"
+    );
+    assert!(said.contains("999 TSC ticks"), "{said}");
+    let why = kdump::capture(&captured(CRASH_SEGMENTS, "ffff", 2), low, 2, &SHA_NI).unwrap_err();
+    assert!(why.contains("stage 1 wrote \"0123abcd\""), "{why}");
+    let why =
+        kdump::capture(&captured(CRASH_SEGMENTS, "0123abcd", 1), low, 2, &SHA_NI).unwrap_err();
+    assert!(why.contains("1 register sets"), "{why}");
+    let why = kdump::capture(
+        &captured(CRASH_SEGMENTS, "0123abcd", 2),
+        Reservation::Above4G,
+        2,
+        &SHA_NI,
+    )
+    .unwrap_err();
+    assert!(why.contains("wrong side of 4 GiB"), "{why}");
+    let mut astray = CRASH_SEGMENTS.to_vec();
+    astray[2].1 = 0x1_0000;
+    let why = kdump::capture(&captured(&astray, "0123abcd", 2), low, 2, &SHA_NI).unwrap_err();
+    assert!(
+        why.contains("segment boot-params 0x10000..0x12000 is outside"),
+        "{why}"
+    );
 }

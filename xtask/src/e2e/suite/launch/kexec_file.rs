@@ -168,5 +168,6 @@ pub fn run(
         path: None,
         handover: evidence::handover(&text),
         probe_cr: None,
+        kdump: None,
     })
 }

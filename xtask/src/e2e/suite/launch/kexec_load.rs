@@ -55,7 +55,7 @@ pub fn run(scenario: &Scenario, load: Load, ctx: &Context, target: &Target) -> R
     let expect = Expect::new(target.variant, target.accel, software_sha256);
     let verdict = match load {
         Load::Boot(case) => boot::judge(&run, case, &files.token, &expect),
-        Load::Refusal(case) => refusal::judge(&run, case, &expect),
+        Load::Refusal(case) => refusal::judge(&run, case, &expect, STARTING_NEW_KERNEL),
         Load::Probe { placement, .. } => {
             probe::judge(&run, placement, ctx.programs.probe_entry, &expect)
         }
@@ -70,6 +70,7 @@ pub fn run(scenario: &Scenario, load: Load, ctx: &Context, target: &Target) -> R
         path: evidence::shown_path(&run.serial),
         handover: evidence::handover(&text),
         probe_cr: probe_cr(&run.serial),
+        kdump: None,
     })
 }
 

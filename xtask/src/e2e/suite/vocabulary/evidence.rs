@@ -5,8 +5,9 @@ use super::guest::{
     BIG_OK, INIT_PASS, PROBE_CPU, PROBE_CR, PROBE_PASS, PROBE_PATH, PROBE_REACHED, PROBE_XMM,
     REFUSED, STAGE1, STAGE2, probe_path,
 };
+use super::kdump::{CAPTURE, CRASHING, VMCORE};
 use super::linux::{
-    BANNER, COMMAND_LINE, FILE_LOAD, STARTING_NEW_KERNEL, purgatory_at, segment_line,
+    BANNER, COMMAND_LINE, FILE_LOAD, PANIC, STARTING_NEW_KERNEL, purgatory_at, segment_line,
 };
 use super::plan;
 use super::purgatory::prefix;
@@ -42,6 +43,17 @@ pub fn kexec_load(log: &str, probe: bool) -> Vec<String> {
         picked.retain(|line| !line.contains(BANNER));
     }
     picked
+}
+
+/// The log lines of a kdump run: the mark, the panic, the purgatory, the
+/// capture kernel booting and what its `/init` read from `/proc/vmcore`.
+pub fn kdump(log: &str) -> Vec<String> {
+    let prefix = prefix();
+    let markers = [CRASHING, PANIC, &prefix, CAPTURE, VMCORE, INIT_PASS];
+    pick(log, |line, banners| {
+        markers.iter().any(|text| line.contains(text))
+            || (banners >= 2 && (line.contains(BANNER) || line.contains(COMMAND_LINE)))
+    })
 }
 
 /// The serial lines of a `kexec_file_load` run that show the load and the

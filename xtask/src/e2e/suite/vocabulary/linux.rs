@@ -14,10 +14,12 @@ pub const STARTING_NEW_KERNEL: &str = "kexec_core: Starting new kernel";
 /// Printed by the first kernel just before its `/init` starts: CR0 and CR4
 /// are read then, while it still runs, for the probe's cross-check.
 pub const RUN_INIT: &str = "Run /init as init process";
+/// A panic: where a kdump run's crash path starts.
+pub const PANIC: &str = "Kernel panic - not syncing";
 /// After these nothing good can follow: a panic (with `panic=-1` it would
 /// exit anyway), the decompressor refusing a corrupt kernel, a reboot request.
 pub const FATAL: &[&str] = &[
-    "Kernel panic - not syncing",
+    PANIC,
     "System halted",
     "reboot: Restarting system",
     "Rebooting in ",

@@ -5,10 +5,12 @@
 //! [`linux`] is the kernels' lines, [`guest`] the `/init`s' and the register
 //! probe's, [`plan`] `kexec-load`'s (its `--json` line, read in one place,
 //! [`plan::read`]), [`purgatory`] the purgatory's console, rendered by
-//! its own library ([`template`]); [`evidence`] picks what a summary quotes.
+//! its own library ([`template`]); [`kdump`] the lines of a crash and of
+//! the capture kernel; [`evidence`] picks what a summary quotes.
 
 pub mod evidence;
 pub mod guest;
+pub mod kdump;
 pub mod linux;
 pub mod plan;
 pub mod purgatory;

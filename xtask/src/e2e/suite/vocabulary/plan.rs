@@ -2,6 +2,7 @@
 //! place the suite reads it. The line's type is the tool's own
 //! ([`PlanReport`]), so the suite and the tool cannot disagree on its shape.
 
+use kexec_load::crash::CrashReport;
 use kexec_load::layout::Policy;
 use kexec_load::report::{Corruption, PlanReport};
 use purgatory_abi::{HashPath, SHA_REGION_COUNT, ShaRegion, ShaRegions};
@@ -21,6 +22,8 @@ pub struct Plan {
     pub corruption: Option<Corruption>,
     /// The seed of a random placement.
     pub seed: Option<u64>,
+    /// A crash kernel's reservation, core headers and memory map (`-p`).
+    pub crash: Option<CrashReport>,
 }
 
 impl Plan {
@@ -72,6 +75,7 @@ impl From<PlanReport> for Plan {
             purgatory: report.purgatory.start..report.purgatory.end,
             corruption: report.corruption,
             seed,
+            crash: report.crash,
             segments: report.segments,
         }
     }
@@ -93,6 +97,16 @@ pub(crate) mod tests {
     /// `(name, start, mem_size, bytes, verified)`.
     pub fn plan_line(segments: &[(&str, u64, u64, u64, bool)], hash: HashPath) -> String {
         plan_value(segments, hash, None).to_string()
+    }
+
+    /// A crash kernel's plan line: `segments` and `crash` (`kexec-load -p`).
+    pub fn crash_plan_line(
+        segments: &[(&str, u64, u64, u64, bool)],
+        crash: &kexec_load::crash::CrashReport,
+    ) -> String {
+        let mut plan = plan_value(segments, HashPath::ShaNi, None);
+        plan["kexec_load_plan"]["crash"] = serde_json::to_value(crash).unwrap();
+        plan.to_string()
     }
 
     /// The same, with `kernel` flipped at offset 0x618000.

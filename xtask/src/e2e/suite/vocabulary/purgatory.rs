@@ -4,7 +4,7 @@
 //! what cannot be known in advance is a hole of a [`Template`].
 
 use super::guest::PROBE_REACHED;
-use super::linux::{BANNER, STARTING_NEW_KERNEL};
+use super::linux::{BANNER, PANIC, STARTING_NEW_KERNEL};
 use super::plan::Plan;
 use super::template::{Template, UNKNOWN_DIGEST, UNKNOWN_NUMBER, render};
 use kexec_load::report::Corruption;
@@ -118,11 +118,14 @@ fn verdict(plan: &Plan, matched: bool) -> Expected {
 }
 
 /// The console lines the purgatory printed (from [`prefix`] on): after the
-/// first kernel's jump, before the next image's first line.
+/// first kernel's jump (a kexec's, or a crash's panic), before the next
+/// image's first line.
 pub fn printed(serial: &str) -> Vec<&str> {
     let prefix = prefix();
-    let after = serial
-        .find(STARTING_NEW_KERNEL)
+    let after = [STARTING_NEW_KERNEL, PANIC]
+        .iter()
+        .filter_map(|jump| serial.find(jump))
+        .min()
         .map_or("", |at| &serial[at..]);
     after
         .lines()
