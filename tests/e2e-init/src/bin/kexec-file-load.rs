@@ -1,10 +1,13 @@
-//! `kexec-file-load KERNEL [--initrd FILE] [--append CMDLINE] [--debug]`:
+//! `kexec-file-load [-p] KERNEL [--initrd FILE] [--append CMDLINE] [--debug]`:
 //! the guest side of the suite's `kexec-file-*` scenarios, where Linux itself
 //! loads the purgatory. It hands the files to `kexec_file_load(2)` (the
 //! kernel builds the segments, places its purgatory and patches it) and then
-//! reboots into the loaded image with `reboot(LINUX_REBOOT_CMD_KEXEC)`.
+//! reboots into the loaded image with `reboot(LINUX_REBOOT_CMD_KEXEC)`. With
+//! `-p` it loads a crash kernel (`KEXEC_FILE_ON_CRASH`, into the
+//! `crashkernel=` reservation, with the ELF core headers the kernel writes
+//! itself) and exits 0: a panic starts that one.
 //!
-//! It returns only on failure: the stage-1 `/init` reports that. A refused
+//! Otherwise it returns only on failure: the stage-1 `/init` reports that. A refused
 //! load is printed as `KEXEC-FILE-REFUSED: <errno>`, next to the kernel's own
 //! message about why, which the refusal scenarios look for.
 
@@ -26,11 +29,20 @@ struct Args {
     initrd: Option<String>,
     append: String,
     debug: bool,
+    /// `-p`: the crash kernel.
+    on_crash: bool,
 }
 
 fn main() {
     let why = match parse(std::env::args().skip(1)) {
-        Ok(args) => load_and_reboot(&args),
+        Ok(args) if args.on_crash => match load(&args) {
+            Ok(()) => {
+                say("kexec-file-load: loaded as the crash kernel; a panic starts it");
+                std::process::exit(0);
+            }
+            Err(why) => why,
+        },
+        Ok(args) => load(&args).map_or_else(|why| why, |()| reboot()),
         Err(why) => why,
     };
     say(&format!("kexec-file-load: {why}"));
@@ -46,31 +58,28 @@ fn parse(mut words: impl Iterator<Item = String>) -> Result<Args, String> {
             "--initrd" => args.initrd = Some(value()?),
             "--append" => args.append = value()?,
             "--debug" => args.debug = true,
+            "-p" | "--load-panic" => args.on_crash = true,
             flag if flag.starts_with("--") => return Err(format!("unknown option {flag}")),
             _ if kernel.is_none() => kernel = Some(word),
             _ => return Err(format!("unexpected argument {word}")),
         }
     }
     args.kernel = kernel
-        .ok_or("usage: kexec-file-load KERNEL [--initrd FILE] [--append CMDLINE] [--debug]")?;
+        .ok_or("usage: kexec-file-load [-p] KERNEL [--initrd FILE] [--append CMDLINE] [--debug]")?;
     Ok(args)
 }
 
-/// Loads the image and reboots into it; returns why it could not.
-fn load_and_reboot(args: &Args) -> String {
+/// Loads the image.
+fn load(args: &Args) -> Result<(), String> {
     let open = |path: &str| File::open(path).map_err(|err| format!("cannot open {path}: {err}"));
-    let kernel = match open(&args.kernel) {
-        Ok(file) => file,
-        Err(why) => return why,
-    };
-    let initrd = match args.initrd.as_deref().map(open).transpose() {
-        Ok(file) => file,
-        Err(why) => return why,
-    };
-    let Ok(cmdline) = CString::new(args.append.as_str()) else {
-        return "the command line contains a NUL byte".into();
-    };
+    let kernel = open(&args.kernel)?;
+    let initrd = args.initrd.as_deref().map(open).transpose()?;
+    let cmdline = CString::new(args.append.as_str())
+        .map_err(|_| "the command line contains a NUL byte".to_owned())?;
     let mut flags = 0;
+    if args.on_crash {
+        flags |= libc::KEXEC_FILE_ON_CRASH as libc::c_ulong;
+    }
     if initrd.is_none() {
         flags |= libc::KEXEC_FILE_NO_INITRAMFS as libc::c_ulong;
     }
@@ -99,8 +108,13 @@ fn load_and_reboot(args: &Args) -> String {
     if rc != 0 {
         let err = std::io::Error::last_os_error();
         say(&format!("{REFUSED}: {err}"));
-        return format!("kexec_file_load failed: {err}");
+        return Err(format!("kexec_file_load failed: {err}"));
     }
+    Ok(())
+}
+
+/// Reboots into the loaded image; returns why it could not.
+fn reboot() -> String {
     say("kexec-file-load: image loaded; rebooting into it");
     // SAFETY: sync and reboot take no pointers; LINUX_REBOOT_CMD_KEXEC jumps
     // to the loaded image and does not return on success.
@@ -139,7 +153,8 @@ mod tests {
         assert_eq!(args.kernel, "/boot/bzImage");
         assert_eq!(args.initrd.as_deref(), Some("/boot/s2.cpio"));
         assert_eq!(args.append, "a=b");
-        assert!(args.debug);
+        assert!(args.debug && !args.on_crash);
+        assert!(parse(words("-p /boot/bzImage")).unwrap().on_crash);
         assert!(parse(words("--debug")).is_err());
         assert!(parse(words("k --bogus")).is_err());
         assert!(parse(words("k --initrd")).is_err());

@@ -10,7 +10,9 @@
 //! clock, is what shows the path.) The `kexec-file-*` scenarios run on QEMU 10
 //! only: the kernels are tiny and the suite's time counts; its `-cpu max` has
 //! SHA-NI, so our purgatory, which Linux loads with `purgatory_flags` as
-//! shipped, takes its default path with Linux's hand-off state.
+//! shipped, takes its default path with Linux's hand-off state. A crash
+//! kernel is read back from its dump on both paths, below and above 4 GiB;
+//! its refusals, like the others beyond the core, run on QEMU 10.
 
 use crate::e2e::harness::variant::Variant;
 
