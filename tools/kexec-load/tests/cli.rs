@@ -97,6 +97,24 @@ fn table_rows(stdout: &str) -> Vec<(String, u64, u64, u64, u64, bool)> {
         .collect()
 }
 
+/// The JSON plan's segments as [`table_rows`] reads the table's.
+fn report_rows(report: &PlanReport) -> Vec<(String, u64, u64, u64, u64, bool)> {
+    report
+        .segments
+        .iter()
+        .map(|s| {
+            (
+                s.name.clone(),
+                s.start,
+                s.end,
+                s.mem_size,
+                s.bytes,
+                s.verified,
+            )
+        })
+        .collect()
+}
+
 #[test]
 fn dry_run_prints_the_plan_of_a_bzimage() {
     let inputs = Inputs::new("bzimage");
@@ -152,20 +170,7 @@ fn json_is_one_line_with_the_plan_s_numbers() {
         panic!("not one line on stdout: {json}");
     };
     let report = PlanReport::from_line(line).unwrap();
-    let rows: Vec<_> = report
-        .segments
-        .iter()
-        .map(|s| {
-            (
-                s.name.clone(),
-                s.start,
-                s.end,
-                s.mem_size,
-                s.bytes,
-                s.verified,
-            )
-        })
-        .collect();
+    let rows = report_rows(&report);
     assert_eq!(rows, table_rows(&table));
     assert!(table.contains(&format!("sha256 {} over 2 region(s)", report.digest.sha256)));
     assert!(table.contains(&format!(
@@ -298,20 +303,7 @@ fn a_crash_kernel_s_dry_run() {
             reservation
         );
         assert_eq!(crash.notes.len(), 2);
-        let rows: Vec<_> = report
-            .segments
-            .iter()
-            .map(|s| {
-                (
-                    s.name.clone(),
-                    s.start,
-                    s.end,
-                    s.mem_size,
-                    s.bytes,
-                    s.verified,
-                )
-            })
-            .collect();
+        let rows = report_rows(&report);
         assert_eq!(rows, table_rows(&table));
         assert_eq!(rows[0].0, "elfcorehdr");
         assert!(
