@@ -2,10 +2,11 @@
 //! purgatory.
 //!
 //! Upstream Linux loads only partially linked (ET_REL) purgatories. The
-//! series in `kernel/patches/` teaches Debian's 6.12 source to load a fully
-//! linked one, to embed an external purgatory file, and (for tests) to read
-//! one from a file named on the command line. This command fetches the
-//! source with apt ([`source`]), keeps the series applied, configures
+//! series in `kernel/patches/` teaches Debian's 7.3 source to load a fully
+//! linked one, to embed an external purgatory file, (for tests) to read one
+//! from a file named on the command line, and to keep the purgatory's check
+//! where 7.3 skips it. This command fetches the source with apt from
+//! trixie-backports ([`source`]), keeps the series applied, configures
 //! `tinyconfig` plus `kernel/e2e.config` ([`config`]) and builds two kernels
 //! from the same tree, each in its own `O=` directory under `target/kernel/`:
 //!
@@ -14,8 +15,10 @@
 //! * **builtin**: the kernel's own C purgatory, to show the patched loader
 //!   still takes it.
 //!
-//! Both have `CONFIG_KEXEC_PURGATORY_TEST_FILE`. Everything is cached: an
-//! unchanged tree is not rebuilt, a patch change rebuilds what it touches.
+//! Both have `CONFIG_KEXEC_PURGATORY_TEST_FILE`, and what the crash dump, KHO
+//! and UEFI scenarios need, so that they are built once for all scenarios.
+//! Everything is cached: an unchanged tree is not rebuilt, a patch change
+//! rebuilds what it touches.
 
 mod config;
 mod source;
@@ -88,7 +91,7 @@ pub struct Kernel {
 /// Both kernels and what they were built from.
 #[derive(Debug, Clone)]
 pub struct Kernels {
-    /// `linux-source-6.12 <version> + N patches`.
+    /// `linux-source-7.3 <version> + N patches (kernel/patches)`.
     pub description: String,
     pub embedded: Kernel,
     pub builtin: Kernel,
