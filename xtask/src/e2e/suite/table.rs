@@ -33,19 +33,30 @@ pub enum Kind {
     /// Linux's own `kexec_file_load` in the patched kernels of `cargo xtask
     /// kernel` loads a purgatory.
     KexecFile(KexecFile),
-    /// `kexec-load -p` loads a crash kernel, the first kernel crashes, and
-    /// the capture kernel reads its dump.
+    /// A crash kernel is loaded, the first kernel crashes, and the capture
+    /// kernel reads its dump.
     Kdump(Kdump),
 }
 
-/// A kdump run: where the first kernel reserves memory for the crash kernel
-/// (`crashkernel=`), and what the purgatory does on the panic.
+/// A kdump run: who loads the crash kernel, where the first kernel reserves
+/// memory for it (`crashkernel=`), and what the purgatory does on the panic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Kdump {
+    pub loader: CrashLoader,
     pub reservation: Reservation,
     /// `None`: it starts the capture kernel, which reads the dump; a
     /// refusal: the kernel segment is flipped after the digest.
     pub refusal: Option<Refusal>,
+}
+
+/// Who loads the crash kernel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CrashLoader {
+    /// `kexec-load -p`, in the Debian kernel.
+    KexecLoad,
+    /// `kexec_file_load(KEXEC_FILE_ON_CRASH)` in the patched kernel that
+    /// embeds our purgatory (`cargo xtask kernel`).
+    KexecFile,
 }
 
 /// The first kernel's `crashkernel=`.
@@ -127,7 +138,14 @@ pub enum KexecFile {
 impl Scenario {
     /// Whether it boots the patched kernels of `cargo xtask kernel`.
     pub fn needs_patched_kernels(&self) -> bool {
-        matches!(self.kind, Kind::KexecFile(_))
+        matches!(
+            self.kind,
+            Kind::KexecFile(_)
+                | Kind::Kdump(Kdump {
+                    loader: CrashLoader::KexecFile,
+                    ..
+                })
+        )
     }
 
     /// The run's name: `<scenario>@<variant>`.
@@ -270,14 +288,26 @@ pub const SCENARIOS: &[Scenario] = &[
         kind: Kind::KexecFile(KexecFile::RegsSize),
         variants: QEMU10,
     },
+    Scenario {
+        name: "kexec-file-kdump",
+        about: "patched Linux kexec_file_loads a crash kernel (KEXEC_FILE_ON_CRASH) through our embedded purgatory; after a panic the capture /init reads the marker back from /proc/vmcore",
+        kind: Kind::Kdump(Kdump {
+            loader: CrashLoader::KexecFile,
+            reservation: Reservation::Below4G,
+            refusal: None,
+        }),
+        variants: QEMU10,
+    },
 ];
 
 const fn boot(boot: Boot) -> Kind {
     Kind::KexecLoad(Load::Boot(boot))
 }
 
+/// `kexec-load -p`.
 const fn kdump(reservation: Reservation, refusal: Option<Refusal>) -> Kind {
     Kind::Kdump(Kdump {
+        loader: CrashLoader::KexecLoad,
         reservation,
         refusal,
     })
@@ -335,13 +365,7 @@ mod tests {
         for reservation in [Reservation::Below4G, Reservation::Above4G] {
             let s = SCENARIOS
                 .iter()
-                .find(|s| {
-                    s.kind
-                        == Kind::Kdump(Kdump {
-                            reservation,
-                            refusal: None,
-                        })
-                })
+                .find(|s| s.kind == kdump(reservation, None))
                 .unwrap();
             assert_eq!(s.variants, BOTH, "{}", s.name);
             assert!(s.name.contains("kdump"), "{}", s.name);

@@ -58,6 +58,20 @@ pub fn boot(run: &Run, load: Load<'_>, token: &str) -> Result<String, String> {
             "C purgatory loaded at {at:#x} through the ET_REL path; second /init reported marker={token}"
         ));
     };
+    let (start, filesz) = linked(serial, at, ours)?;
+    Ok(format!(
+        "our purgatory ({}) at {at:#x} ({place}), one {filesz:#x}-byte segment, entry {start:#x} = load + e_entry; second /init reported marker={token}",
+        if from_file {
+            "from the file"
+        } else {
+            "embedded"
+        }
+    ))
+}
+
+/// The kernel loaded `ours` at `at` through the linked path: one segment of
+/// its file bytes, entered at `at + e_entry`. Returns the entry and the size.
+pub fn linked(serial: &str, at: u64, ours: &[u8]) -> Result<(u64, u64), String> {
     let image = Image::parse(ours).map_err(|err| format!("our purgatory: {err}"))?;
     let start = file_load_entry(serial).ok_or("no entry in the kernel's kexec_file_load line")?;
     if start != at + image.entry() {
@@ -72,14 +86,7 @@ pub fn boot(run: &Run, load: Load<'_>, token: &str) -> Result<String, String> {
             "the segment at {at:#x} is not {filesz:#x} bytes (p_filesz) in the segment list"
         ));
     }
-    Ok(format!(
-        "our purgatory ({}) at {at:#x} ({place}), one {filesz:#x}-byte segment, entry {start:#x} = load + e_entry; second /init reported marker={token}",
-        if from_file {
-            "from the file"
-        } else {
-            "embedded"
-        }
-    ))
+    Ok((start, filesz))
 }
 
 /// The kernel refused with `message`, the loader failed, nothing ran, and

@@ -273,3 +273,39 @@ fn a_capture_kernel_must_read_back_what_stage_1_wrote() {
         "{why}"
     );
 }
+
+/// Linux's own crash load of a kernel embedding our purgatory, as its
+/// `KEXEC_FILE_DEBUG` lines show it, then the same crash and capture.
+fn file_captured(purgatory_bytes: u64) -> Run {
+    let image = purgatory_host::Image::parse(purgatory_host::PURGATORY_ELF).unwrap();
+    let at = 0x7eff_7000;
+    let serial = format!(
+        "[    0.0] Linux version 7.3.4\n\
+         [    0.0] crashkernel reserved: 0x000000006f000000 - 0x000000007f000000 (256 MB)\n\
+         [    2.3] kexec: Loaded ELF headers at 0x6f000000 bufsz=0x1000 memsz=0x1000\n\
+         [    2.3] kexec-bzImage64: Loaded purgatory at {at:#x}\n\
+         [    2.8] kexec_file: segment[0]: buf=0x0 bufsz=0x1000 mem=0x6f000000 memsz=0x1000\n\
+         [    2.8] kexec_file: segment[1]: buf=0x0 bufsz={purgatory_bytes:#x} mem={at:#x} memsz=0x9000\n\
+         [    2.9] kexec_file: kexec_file_load: type:1, start:{:#x} head:0x4 flags:0xa\n\
+         {MARK}[    3.0] Kernel panic - not syncing: sysrq triggered crash\n\
+         [    0.0] Linux version 7.3.4\n[    0.0] Command line: elfcorehdr=0x6f000000 console=ttyS0\n\
+         E2E-VMCORE: addr=0x3a2b1120 marker=0123abcd offset=0x5ee2a8 bytes=1886089216 release=6.12.117 prstatus=2\nE2E-PASS\n",
+        at + image.entry()
+    );
+    run(serial, Ending::Exited(Some(QEMU_STATUS_PASS)))
+}
+
+#[test]
+fn linux_s_own_crash_load_must_place_our_purgatory_in_the_reservation() {
+    let ours = purgatory_host::PURGATORY_ELF;
+    let filesz = purgatory_host::Image::parse(ours).unwrap().segment().len() as u64;
+    let low = Reservation::Below4G;
+    let said = kdump::file_capture(&file_captured(filesz), low, 2, ours).unwrap();
+    assert!(said.contains("our purgatory at 0x7eff7000"), "{said}");
+    assert!(said.contains("read marker 0123abcd"), "{said}");
+    let why = kdump::file_capture(&file_captured(filesz + 1), low, 2, ours).unwrap_err();
+    assert!(why.contains("(p_filesz)"), "{why}");
+    let why =
+        kdump::file_capture(&file_captured(filesz), Reservation::Above4G, 2, ours).unwrap_err();
+    assert!(why.contains("wrong side"), "{why}");
+}

@@ -1,23 +1,30 @@
-//! The kdump runs: the Debian kernel boots with `crashkernel=` and two CPUs;
-//! its stage-1 `/init` marks a page, runs `kexec-load -p` with the capture
-//! kernel (the same Debian kernel, with an initramfs that holds only the
-//! `/init`) and crashes; on the panic the purgatory verifies the crash
-//! kernel's segments and starts it (or, for a flipped byte, refuses), and
-//! the capture kernel's `/init` reads the mark back from `/proc/vmcore`.
+//! The kdump runs: a kernel boots with `crashkernel=` and two CPUs; its
+//! stage-1 `/init` marks a page, has the crash kernel loaded (the same
+//! kernel, with an initramfs that holds only the `/init`) and crashes; on the
+//! panic the purgatory verifies the crash kernel's segments and starts it
+//! (or, for a flipped byte, refuses), and the capture kernel's `/init` reads
+//! the mark back from `/proc/vmcore`. The loader is `kexec-load -p` in the
+//! Debian kernel, or `kexec-file-load -p` (Linux's own `kexec_file_load`) in
+//! the patched kernel that embeds our purgatory.
 
+use super::kexec_file::kernels;
 use super::watch::init_verdict;
+use crate::build::EMBEDDED_PATH;
+use crate::cmd::project_root;
 use crate::e2e::harness::guest;
 use crate::e2e::harness::qemu::{self, Machine, Watch};
 use crate::e2e::suite::context::{Context, KdumpFigures, Outcome, Target};
 use crate::e2e::suite::judge::common::Expect;
 use crate::e2e::suite::judge::kdump as judge;
-use crate::e2e::suite::table::{Kdump, Refusal, Reservation, Scenario};
-use crate::e2e::suite::vocabulary::linux::PANIC;
+use crate::e2e::suite::table::{CrashLoader, Kdump, Refusal, Reservation, Scenario};
+use crate::e2e::suite::vocabulary::linux::{PANIC, crashkernel_reserved, purgatory_at};
 use crate::e2e::suite::vocabulary::{evidence, kdump, plan, purgatory};
 use anyhow::Result;
 use e2e_protocol::kdump::{PARAM_KDUMP, STAGE_CAPTURE};
 use e2e_protocol::protocol::PARAM_STAGE;
+use kexec_load::crash::Span;
 use purgatory_abi::FailurePolicy;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// `-smp 2`: the crash path must stop the other CPU, whose registers the
@@ -36,14 +43,14 @@ pub fn run(scenario: &Scenario, case: Kdump, ctx: &Context, target: &Target) -> 
     let files = ctx.run_files(scenario, target)?;
     let capture = files.work.join("capture.cpio");
     guest::stage2_initramfs(&capture, &ctx.programs, None)?;
+    let (kernel, loader) = kernel_and_loader(case.loader, ctx)?;
     let boot_files = [
-        ("vmlinuz", ctx.kernel.vmlinuz.as_path()),
+        (KERNEL, kernel.as_path()),
         ("capture.cpio", capture.as_path()),
     ];
     let stage1 = files.work.join("stage1.cpio");
-    let programs = &ctx.programs;
-    let args = kexec_args(case);
-    guest::stage1_initramfs(&stage1, programs, &programs.kexec_load, &args, &boot_files)?;
+    let args = loader_args(case);
+    guest::stage1_initramfs(&stage1, &ctx.programs, loader, &args, &boot_files)?;
     let (memory, crashkernel) = match case.reservation {
         Reservation::Below4G => ("2G", "crashkernel=256M"),
         // QEMU's pc machine puts 3 GiB below the PCI hole, the rest above
@@ -56,15 +63,21 @@ pub fn run(scenario: &Scenario, case: Kdump, ctx: &Context, target: &Target) -> 
         accel: target.accel,
         memory,
         cpus: CPUS,
-        kernel: &ctx.kernel.vmlinuz,
+        kernel: &kernel,
         initrd: &stage1,
         append: &append,
     };
     let run = qemu::run(&machine, &watch(case), &files.log)?;
     let expect = Expect::new(target.variant, target.accel, false);
-    let verdict = match case.refusal {
-        None => judge::capture(&run, case.reservation, CPUS, &expect),
-        Some(refusal) => judge::refused(&run, case.reservation, refusal, &expect),
+    let verdict = match (case.loader, case.refusal) {
+        (CrashLoader::KexecLoad, None) => judge::capture(&run, case.reservation, CPUS, &expect),
+        (CrashLoader::KexecLoad, Some(refusal)) => {
+            judge::refused(&run, case.reservation, refusal, &expect)
+        }
+        (CrashLoader::KexecFile, _) => {
+            let ours = std::fs::read(project_root().join(EMBEDDED_PATH))?;
+            judge::file_capture(&run, case.reservation, CPUS, &ours)
+        }
     };
     let text = std::fs::read_to_string(&files.log).unwrap_or_default();
     Ok(Outcome {
@@ -80,18 +93,39 @@ pub fn run(scenario: &Scenario, case: Kdump, ctx: &Context, target: &Target) -> 
     })
 }
 
-/// `kexec-load -p` with the capture kernel, its `/init` and command line
-/// (stage 1 adds where the marker is), the plan as JSON; no `--exec`: the
-/// crash starts it.
-fn kexec_args(case: Kdump) -> Vec<String> {
+/// The kernel's name under `/boot` in the stage-1 image.
+const KERNEL: &str = "vmlinuz";
+
+/// The kernel both stages boot, and the guest program that loads it: the
+/// Debian kernel and `kexec-load`, or the patched kernel that embeds our
+/// purgatory and `kexec-file-load`.
+fn kernel_and_loader(loader: CrashLoader, ctx: &Context) -> Result<(PathBuf, &Path)> {
+    Ok(match loader {
+        CrashLoader::KexecLoad => (ctx.kernel.vmlinuz.clone(), &ctx.programs.kexec_load),
+        CrashLoader::KexecFile => (
+            kernels()?.embedded.bzimage.clone(),
+            &ctx.programs.kexec_file_load,
+        ),
+    })
+}
+
+/// The loader's `-p` with the capture kernel, its `/init` and command line
+/// (stage 1 adds where the marker is), and what it says about the load:
+/// `kexec-load`'s plan as JSON, or the kernel's `KEXEC_FILE_DEBUG` lines. No
+/// reboot: the crash starts it.
+fn loader_args(case: Kdump) -> Vec<String> {
+    let report = match case.loader {
+        CrashLoader::KexecLoad => "--json",
+        CrashLoader::KexecFile => "--debug",
+    };
     let mut args: Vec<String> = [
         "-p",
-        "/boot/vmlinuz",
+        &format!("/boot/{KERNEL}"),
         "--initrd",
         "/boot/capture.cpio",
         "--append",
         &format!("{CAPTURE_CMDLINE} {PARAM_STAGE}={STAGE_CAPTURE}"),
-        "--json",
+        report,
     ]
     .map(String::from)
     .to_vec();
@@ -117,14 +151,20 @@ fn watch(case: Kdump) -> Watch {
     watch
 }
 
-/// What the run measured: from the plan, the capture `/init`'s report and
-/// the log's timestamps.
+/// What the run measured: from `kexec-load`'s plan or the kernel's lines,
+/// the capture `/init`'s report and the log's timestamps.
 fn figures(serial: &str, log: &str) -> Option<KdumpFigures> {
-    let plan = plan::read(serial).ok()?;
+    let (reservation, purgatory) = match plan::read(serial) {
+        Ok(plan) => (plan.crash?.reservation, plan.purgatory.start),
+        Err(_) => {
+            let (start, end) = crashkernel_reserved(serial)?;
+            (Span::new(start, end), purgatory_at(serial)?)
+        }
+    };
     let found = kdump::found(serial).ok();
     Some(KdumpFigures {
-        reservation: plan.crash?.reservation,
-        purgatory: plan.purgatory.start,
+        reservation,
+        purgatory,
         marker: found.as_ref().map(|f| f.marker.clone()),
         vmcore_bytes: found.map(|f| f.bytes),
         panic_to_init: kdump::panic_to_init(log),

@@ -32,7 +32,8 @@ const GUEST_PURGATORY: &str = "purgatory.elf";
 /// The two kernels, built once per run.
 static KERNELS: OnceLock<Result<Kernels, String>> = OnceLock::new();
 
-fn kernels() -> Result<&'static Kernels> {
+/// The patched kernels, built on first use.
+pub fn kernels() -> Result<&'static Kernels> {
     KERNELS
         .get_or_init(|| crate::kernel::build().map_err(|err| format!("{err:#}")))
         .as_ref()

@@ -7,7 +7,8 @@ use super::guest::{
 };
 use super::kdump::{CAPTURE, CRASHING, VMCORE};
 use super::linux::{
-    BANNER, COMMAND_LINE, FILE_LOAD, PANIC, STARTING_NEW_KERNEL, purgatory_at, segment_line,
+    BANNER, COMMAND_LINE, FILE_LOAD, LOADED_PURGATORY_AT, PANIC, STARTING_NEW_KERNEL, purgatory_at,
+    segment_line,
 };
 use super::plan;
 use super::purgatory::prefix;
@@ -49,7 +50,16 @@ pub fn kexec_load(log: &str, probe: bool) -> Vec<String> {
 /// capture kernel booting and what its `/init` read from `/proc/vmcore`.
 pub fn kdump(log: &str) -> Vec<String> {
     let prefix = prefix();
-    let markers = [CRASHING, PANIC, &prefix, CAPTURE, VMCORE, INIT_PASS];
+    let markers = [
+        LOADED_PURGATORY_AT,
+        FILE_LOAD,
+        CRASHING,
+        PANIC,
+        &prefix,
+        CAPTURE,
+        VMCORE,
+        INIT_PASS,
+    ];
     pick(log, |line, banners| {
         markers.iter().any(|text| line.contains(text))
             || (banners >= 2 && (line.contains(BANNER) || line.contains(COMMAND_LINE)))

@@ -3,7 +3,7 @@
 //! good follows, and the patched kernels' `kexec_file` lines (with
 //! `KEXEC_FILE_DEBUG`: where the purgatory went, the entry, each segment).
 
-use crate::e2e::harness::log::hex_after;
+use crate::e2e::harness::log::{hex_after, hex_number};
 
 /// Every kernel's first line.
 pub const BANNER: &str = "Linux version ";
@@ -41,7 +41,16 @@ pub fn command_line_has(serial: &str, text: &str) -> bool {
 pub const LOADED_PURGATORY_AT: &str = "Loaded purgatory at";
 /// The patched kernel's summary of a load: the entry point it computed.
 pub const FILE_LOAD: &str = "kexec_file_load: type";
-const FILE_LOAD_ENTRY: &str = "kexec_file_load: type:0, start:";
+/// The summary of a crash image's load (`KEXEC_TYPE_CRASH`).
+pub const FILE_LOAD_CRASH: &str = "kexec_file_load: type:1,";
+const FILE_LOAD_START: &str = "start:";
+/// Where Linux's crash loader put the ELF core headers.
+pub const LOADED_ELF_HEADERS: &str = "Loaded ELF headers at";
+/// Every kernel booted with `crashkernel=` says where it reserved:
+/// `crashkernel reserved: 0x… - 0x… (256 MB)` (the end exclusive).
+const CRASHKERNEL_RESERVED: &str = "crashkernel reserved:";
+/// A segment of the list `KEXEC_FILE_DEBUG` prints.
+const SEGMENT: &str = "kexec_file: segment[";
 /// The patched kernel reads a purgatory from `kexec_file.purgatory=`.
 pub const TESTING_FILE: &str = "kexec_file: purgatory: testing ";
 /// The patched kernel's refusal of a purgatory with a second program header.
@@ -55,9 +64,40 @@ pub fn purgatory_at(serial: &str) -> Option<u64> {
     hex_after(serial, LOADED_PURGATORY_AT)
 }
 
-/// The entry point the patched kernel computed.
+/// The entry point the patched kernel computed, for the image of any type.
 pub fn file_load_entry(serial: &str) -> Option<u64> {
-    hex_after(serial, FILE_LOAD_ENTRY)
+    let line = serial.lines().find(|line| line.contains(FILE_LOAD))?;
+    hex_after(line, FILE_LOAD_START)
+}
+
+/// Where the ELF core headers of a crash image went.
+pub fn elf_headers_at(serial: &str) -> Option<u64> {
+    hex_after(serial, LOADED_ELF_HEADERS)
+}
+
+/// The `crashkernel=` reservation the first kernel made: `start..end`.
+pub fn crashkernel_reserved(serial: &str) -> Option<(u64, u64)> {
+    let line = serial
+        .lines()
+        .find(|line| line.contains(CRASHKERNEL_RESERVED))?;
+    let (_, range) = line.split_once(CRASHKERNEL_RESERVED)?;
+    let (start, end) = range.split_once(" - ")?;
+    Some((
+        hex_number(start.trim())?,
+        hex_number(end.split_whitespace().next()?)?,
+    ))
+}
+
+/// Every segment `KEXEC_FILE_DEBUG` listed: `mem..mem + memsz`.
+pub fn file_segments(serial: &str) -> Vec<(u64, u64)> {
+    serial
+        .lines()
+        .filter(|line| line.contains(SEGMENT))
+        .filter_map(|line| {
+            let mem = hex_after(line, "mem=")?;
+            Some((mem, mem + hex_after(line, "memsz=")?))
+        })
+        .collect()
 }
 
 /// The segment list's line for the segment at `mem`.
@@ -77,6 +117,28 @@ pub fn segment_bufsz(serial: &str, mem: u64) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const CRASH_LOG: &str = "[    0.0] crashkernel reserved: 0x000000006f000000 - 0x000000007f000000 (256 MB)\n\
+        [    2.3] kexec: Loaded ELF headers at 0x6f000000 bufsz=0x1000 memsz=0x1000\n\
+        [    2.8] kexec_file: segment[0]: buf=0x0000000030254f28 bufsz=0x1000 mem=0x6f000000 memsz=0x1000\n\
+        [    2.9] kexec_file: segment[1]: buf=0x0000000059ec2356 bufsz=0x4d72 mem=0x7eff7000 memsz=0x9000\n\
+        [    3.0] kexec_file: kexec_file_load: type:1, start:0x7eff73c0 head:0x4 flags:0xa\n";
+
+    #[test]
+    fn a_crash_load_s_lines_parse() {
+        assert_eq!(
+            crashkernel_reserved(CRASH_LOG),
+            Some((0x6f00_0000, 0x7f00_0000))
+        );
+        assert_eq!(elf_headers_at(CRASH_LOG), Some(0x6f00_0000));
+        assert_eq!(
+            file_segments(CRASH_LOG),
+            [(0x6f00_0000, 0x6f00_1000), (0x7eff_7000, 0x7f00_0000)]
+        );
+        assert_eq!(file_load_entry(CRASH_LOG), Some(0x7eff_73c0));
+        assert!(CRASH_LOG.contains(FILE_LOAD_CRASH));
+        assert_eq!(crashkernel_reserved("crashkernel reserved: soon\n"), None);
+    }
 
     const LOG: &str = "[    1.2] kexec_file: kernel: 0000000 kernel_size: 0x12\n\
         [    1.3] kexec-bzImage64: Loaded purgatory at 0x7ffd8000\n\
