@@ -112,7 +112,8 @@ pub struct Args {
 pub struct TestOptions {
     /// IMAGE is a flat payload entered at load + --entry-offset, not a bzImage.
     /// RSI then points at an expectation page (magic, entry64_regs, the CR0/CR4
-    /// the kexec sets up, purgatory_flags, the digest's offset in the purgatory)
+    /// the kexec sets up, purgatory_flags, the digest's offset in the purgatory,
+    /// the IDT the running kernel's kexec leaves)
     /// and every other register holds a distinctive value: the register probe's
     /// protocol.
     #[arg(long, conflicts_with_all = ["initrd", "append", "reuse_cmdline"])]

@@ -126,6 +126,7 @@ fn payload<'a>(args: &Args, path: &Path, bytes: &'a [u8]) -> Result<Payload<'a>,
             bytes,
             entry_offset: args.test.entry_offset,
             load_addr: args.test.load_addr,
+            kexec_idt: running_kexec_idt(),
         });
     }
     let image = bzimage::BzImage::parse(bytes).map_err(|error| Error::BzImage {
@@ -250,6 +251,13 @@ fn running_with_5level_paging() -> bool {
             .find(|line| line.starts_with("flags"))
             .is_some_and(|flags| flags.split_whitespace().any(|flag| flag == "la57"))
     })
+}
+
+/// The IDT the running kernel's kexec leaves, by its release.
+#[cfg(feature = "e2e")]
+fn running_kexec_idt() -> u64 {
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    e2e_protocol::tables::kexec_idt(release.trim())
 }
 
 /// A seed when none is given; printed in the plan, so a run can be repeated.

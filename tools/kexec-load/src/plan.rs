@@ -86,11 +86,13 @@ pub fn build(request: Request<'_>, map: &[MemoryRange]) -> Result<Plan, PlanErro
             bytes,
             entry_offset,
             load_addr,
+            kexec_idt,
         } => {
             let payload = raw::RawPayload {
                 bytes,
                 entry_offset,
                 load_addr,
+                kexec_idt,
             };
             raw::assemble(&mut site, payload, request.host_5level, purgatory_flags)?
         }
