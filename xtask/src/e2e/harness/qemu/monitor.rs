@@ -220,12 +220,14 @@ mod tests {
         );
     }
 
+    /// As QEMU 10's readline echoes a command, redrawing the line per byte.
     #[test]
     fn a_reply_is_what_follows_the_echo() {
-        assert_eq!(reply("nmi\r\n(qemu) "), "");
+        let echo = "n\x1b[K\x1b[Dnm\x1b[K\x1b[D\x1b[Dnmi\x1b[K\r\n";
+        assert_eq!(reply(&format!("{echo}(qemu) ")), "");
         assert_eq!(
-            reply("log bogus\r\nInvalid parameter 'bogus'\r\n(qemu) "),
-            "Invalid parameter 'bogus'"
+            reply("f\x1b[K\x1b[Dfr\x1b[K\r\nunknown command: 'fr'\r\n(qemu) "),
+            "unknown command: 'fr'"
         );
         assert_eq!(reply("(qemu) "), "");
     }
