@@ -5,8 +5,10 @@
 //! purgatory), the CPU must sit on a `hlt` of the purgatory with interrupts
 //! off after each, nothing else may have been delivered (a fault in the
 //! handler, its #DF), and QEMU must not have reset. Under the null IDT the
-//! kexec leaves, the first NMI would triple-fault the machine.
+//! kexec leaves, the first NMI would triple-fault the machine. (Under KVM
+//! QEMU logs no delivery; the rest still holds.)
 
+use super::common::Expect;
 use super::refusal::{halted, halted_in_purgatory};
 use crate::e2e::harness::qemu::{Exchange, Run};
 use crate::e2e::suite::vocabulary::monitor::{LOG_INTERRUPTS, NMI, NMI_COUNT, deliveries};
@@ -14,7 +16,7 @@ use crate::e2e::suite::vocabulary::plan::Plan;
 use purgatory::trap;
 
 /// The CPU halted in the purgatory, then took every NMI and halted again.
-pub fn survived(run: &Run, plan: &Plan) -> Result<String, String> {
+pub fn survived(run: &Run, plan: &Plan, expect: &Expect) -> Result<String, String> {
     let halt = halted(run, plan)?;
     if run.triple_fault {
         return Err("QEMU logged a triple fault (see the .qemu-debug.log)".into());
@@ -34,6 +36,19 @@ pub fn survived(run: &Run, plan: &Plan) -> Result<String, String> {
             .ok_or(format!("the CPU could not be read after NMI {}", at + 1))?;
         halted_in_purgatory(cpu, plan).map_err(|why| format!("after NMI {}: {why}", at + 1))?;
     }
+    let delivered = if expect.interrupt_log {
+        delivered(run, plan)?
+    } else {
+        "deliveries not logged under KVM".to_owned()
+    };
+    Ok(format!(
+        "{halt}; {NMI_COUNT} NMIs a second apart, {delivered}, each time back on the hlt with IF=0, no triple fault"
+    ))
+}
+
+/// QEMU's interrupt log shows exactly the NMIs, each taken inside the
+/// purgatory, and nothing else.
+fn delivered(run: &Run, plan: &Plan) -> Result<String, String> {
     let taken = deliveries(&run.debug_log);
     if let Some(other) = taken.iter().find(|d| d.vector != trap::NMI) {
         return Err(format!(
@@ -51,7 +66,7 @@ pub fn survived(run: &Run, plan: &Plan) -> Result<String, String> {
         ));
     }
     Ok(format!(
-        "{halt}; {NMI_COUNT} NMIs a second apart, each delivered at {} (QEMU's interrupt log), each time back on the hlt with IF=0, nothing else taken, no triple fault",
+        "each delivered at {} (QEMU's interrupt log), nothing else taken",
         rips.join(", ")
     ))
 }

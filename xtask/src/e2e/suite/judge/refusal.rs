@@ -38,7 +38,7 @@ pub fn judge(run: &Run, refusal: Refusal, expect: &Expect) -> Result<String, Str
         Refusal::Silent => (silence(serial)?, halted(run, &plan)?),
         Refusal::HaltThenNmi => (
             console(serial, &plan, &flipped, FailurePolicy::Halt)?,
-            nmi::survived(run, &plan)?,
+            nmi::survived(run, &plan, expect)?,
         ),
         Refusal::Reset => (
             console(serial, &plan, &flipped, FailurePolicy::Reset)?,

@@ -25,6 +25,7 @@ const JUMP: &str = "[    2.2] kexec_core: Starting new kernel\r\n";
 const SHA_NI: Expect = Expect {
     path: Some(HashPath::ShaNi),
     sha_ni: Some(true),
+    interrupt_log: true,
 };
 
 fn run(serial: String, ending: Ending) -> Run {
@@ -290,4 +291,10 @@ fn every_nmi_must_be_taken_and_leave_the_cpu_halted() {
     reset.triple_fault = true;
     let why = refusal::judge(&reset, Refusal::HaltThenNmi, &SHA_NI).unwrap_err();
     assert!(why.contains("triple fault"), "{why}");
+    let kvm = Expect {
+        interrupt_log: false,
+        ..SHA_NI
+    };
+    let said = refusal::judge(&after_nmis(0), Refusal::HaltThenNmi, &kvm).unwrap();
+    assert!(said.contains("deliveries not logged under KVM"), "{said}");
 }
