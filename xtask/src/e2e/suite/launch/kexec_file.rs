@@ -131,6 +131,7 @@ pub fn run(
         kernel,
         initrd: &stage1,
         append: &append,
+        extra_args: &[],
     };
     let run = qemu::run(
         &machine,

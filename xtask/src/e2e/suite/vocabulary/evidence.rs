@@ -2,8 +2,8 @@
 //! hash path, the time from the jump to the next image.
 
 use super::guest::{
-    BIG_OK, INIT_PASS, PROBE_CPU, PROBE_CR, PROBE_PASS, PROBE_PATH, PROBE_REACHED, PROBE_XMM,
-    REFUSED, STAGE1, STAGE2, probe_path,
+    BIG_OK, INIT_PASS, PROBE_CPU, PROBE_CR, PROBE_GDT, PROBE_IDT, PROBE_PASS, PROBE_PATH,
+    PROBE_REACHED, PROBE_XMM, REFUSED, STAGE1, STAGE2, probe_path,
 };
 use super::linux::{
     BANNER, COMMAND_LINE, FILE_LOAD, STARTING_NEW_KERNEL, purgatory_at, segment_line,
@@ -26,6 +26,8 @@ pub fn kexec_load(log: &str, probe: bool) -> Vec<String> {
         INIT_PASS,
         PROBE_REACHED,
         PROBE_CR,
+        PROBE_GDT,
+        PROBE_IDT,
         PROBE_CPU,
         PROBE_XMM,
         PROBE_PATH,
