@@ -2,7 +2,8 @@
 //! verdict or a typed error: never a panic, a hang or an out-of-bounds read.
 #![no_main]
 
-use purgatory_host::{Purgatory, check};
+use purgatory_check as check;
+use purgatory_host::Purgatory;
 
 libfuzzer_sys::fuzz_target!(|elf: &[u8]| {
     let verdict = check::check(elf);

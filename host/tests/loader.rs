@@ -7,7 +7,7 @@ use elf_edit::Elf;
 use elf_edit::field::E_TYPE;
 use elf_edit::goblin::elf::header::ET_REL;
 use purgatory_abi::{Entry64Regs, FailurePolicy, ShaRegion};
-use purgatory_host::check::Violation;
+use purgatory_host::contract::Violation;
 use purgatory_host::{ImageError, LoadError, PURGATORY_ELF, Purgatory, Segment};
 use sha2::{Digest, Sha256};
 

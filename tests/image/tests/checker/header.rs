@@ -6,7 +6,7 @@ use elf_edit::field::{
 };
 use elf_edit::goblin::elf::header::{EI_CLASS, EI_DATA, ELFCLASS32, ELFDATA2MSB, EM_386, ET_EXEC};
 use elf_edit::goblin::elf::program_header::{PT_GNU_STACK, PT_INTERP};
-use purgatory_host::check::Violation;
+use purgatory_check::Violation;
 
 // --- Rule 1: the ELF header -------------------------------------------------
 

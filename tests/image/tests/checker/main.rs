@@ -17,7 +17,7 @@ mod symbols;
 
 use elf_edit::Elf;
 use purgatory_abi::{ENTRY_SYMBOL, PATCHED_SYMBOLS, STACK_END_SYMBOL, VERIFY_SYMBOL};
-use purgatory_host::check::{Violation, check};
+use purgatory_check::{Violation, check};
 use purgatory_tests::built_purgatory;
 
 /// The symbols the contract requires, in the order the checker looks them up.

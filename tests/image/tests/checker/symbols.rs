@@ -11,7 +11,7 @@ use purgatory_abi::{
     ENTRY_SYMBOL, ENTRY64_REGS_SYMBOL, PATCHED_SYMBOLS, SHA256_DIGEST_SYMBOL, STACK_END_SYMBOL,
     VERIFY_SYMBOL,
 };
-use purgatory_host::check::{SectionProblem, Violation};
+use purgatory_check::{SectionProblem, Violation};
 
 /// A function symbol that is not part of the contract, with a name of at least `len` bytes.
 fn other_function(elf: &Elf, len: usize) -> elf_edit::Result<Symbol> {

@@ -1,7 +1,7 @@
 //! The rules on the symbol tables and on the contract symbols the loader
 //! looks up, enters and patches.
 
-use std::collections::BTreeSet;
+use alloc::collections::BTreeSet;
 
 use goblin::elf::header::ET_REL;
 use goblin::elf::program_header::ProgramHeader;
@@ -14,10 +14,12 @@ use purgatory_abi::{
     ENTRY_SYMBOL, ENTRY64_REGS_SYMBOL, PATCHED_SYMBOLS, STACK_END_SYMBOL, VERIFY_SYMBOL,
 };
 
-use super::elf::{Image, Section, Symbol, file_slice};
-use super::{Findings, SectionProblem, Violation};
+use super::elf::{Section, SymbolEntry, Tables, file_slice};
+use super::findings::Findings;
+use super::resolve::global_symbol;
+use super::violation::{SectionProblem, Violation};
 
-pub(super) fn check_symtabs(image: &Image<'_>, out: &mut Findings) {
+pub(super) fn check_symtabs(image: &Tables<'_>, out: &mut Findings) {
     if image.symtabs().next().is_none() {
         out.push(Violation::MissingSymtab);
     }
@@ -53,7 +55,7 @@ fn is_instrumentation(name: &[u8]) -> bool {
     exact.contains(&name) || prefixes.iter().any(|p| name.starts_with(p))
 }
 
-pub(super) fn check_symbol_names(image: &Image<'_>, out: &mut Findings) {
+pub(super) fn check_symbol_names(image: &Tables<'_>, out: &mut Findings) {
     let mut instrumentation = BTreeSet::new();
     for symbol in &image.symbols {
         if symbol.index != 0 && symbol.sym.st_shndx == SHN_UNDEF as usize && !symbol.name.is_empty()
@@ -73,13 +75,12 @@ pub(super) fn check_symbol_names(image: &Image<'_>, out: &mut Findings) {
 /// What the kernel's lookup would find for a name: the first STB_GLOBAL
 /// entry, or else the entry it would have found but for its binding.
 fn lookup<'i, 'a>(
-    image: &'i Image<'a>,
+    image: &'i Tables<'a>,
     name: &'static str,
     out: &mut Findings,
-) -> Option<&'i Symbol<'a>> {
-    let mut named = image.symbols.iter().filter(|s| s.name == name.as_bytes());
-    let first = named.clone().next();
-    match named.find(|s| s.sym.st_bind() == STB_GLOBAL).or(first) {
+) -> Option<&'i SymbolEntry<'a>> {
+    let first = || image.symbols.iter().find(|s| s.name == name.as_bytes());
+    match global_symbol(image, name).or_else(first) {
         None => {
             out.push(Violation::MissingSymbol { symbol: name });
             None
@@ -98,9 +99,9 @@ fn lookup<'i, 'a>(
 
 /// The section a contract symbol is in, as the loader resolves `st_shndx`.
 fn symbol_section<'i, 'a>(
-    image: &'i Image<'a>,
+    image: &'i Tables<'a>,
     name: &'static str,
-    symbol: &Symbol<'a>,
+    symbol: &SymbolEntry<'a>,
     out: &mut Findings,
 ) -> Option<&'i Section<'a>> {
     let shndx = symbol.sym.st_shndx;
@@ -135,7 +136,7 @@ fn require_executable(name: &'static str, section: &Section<'_>, out: &mut Findi
 }
 
 pub(super) fn check_contract_symbols(
-    image: &Image<'_>,
+    image: &Tables<'_>,
     segment: Option<&ProgramHeader>,
     out: &mut Findings,
 ) {
@@ -203,7 +204,12 @@ pub(super) fn check_contract_symbols(
 
 /// `entry64_regs` ships as zeros: the loader patches only some registers
 /// and hands the others to the next kernel as they are in the image.
-fn check_zeroed(image: &Image<'_>, section: &Section<'_>, symbol: &Symbol<'_>, out: &mut Findings) {
+fn check_zeroed(
+    image: &Tables<'_>,
+    section: &Section<'_>,
+    symbol: &SymbolEntry<'_>,
+    out: &mut Findings,
+) {
     let Some(data) = section.data else { return };
     // st_value is an address in a linked file, an offset in an ET_REL.
     let offset = if image.header.e_type == ET_REL {

@@ -10,8 +10,10 @@ use goblin::elf::section_header::{
 };
 use goblin::elf64;
 
-use super::elf::{DT_RELR, Image, SHT_RELR, Section};
-use super::{Findings, MAX_SEGMENT_SIZE, Violation};
+use super::elf::{DT_RELR, SHT_RELR, Section, Tables};
+use super::findings::Findings;
+use super::limits::MAX_SEGMENT_SIZE;
+use super::violation::Violation;
 
 /// The identification of a file that is not ELF64 little-endian.
 pub(super) fn check_ident(class: u8, data: u8, out: &mut Findings) {
@@ -38,7 +40,7 @@ pub(super) fn check_header(header: &Header, out: &mut Findings) {
 
 /// Returns the PT_LOAD the other rules measure against, if there is one.
 pub(super) fn check_program_headers<'i>(
-    image: &'i Image<'_>,
+    image: &'i Tables<'_>,
     out: &mut Findings,
 ) -> Option<&'i ProgramHeader> {
     if image.segments.len() != 1 {
@@ -97,7 +99,7 @@ pub(super) fn check_program_headers<'i>(
 }
 
 pub(super) fn check_sections(
-    image: &Image<'_>,
+    image: &Tables<'_>,
     segment: Option<&ProgramHeader>,
     out: &mut Findings,
 ) {
@@ -137,7 +139,7 @@ pub(super) fn check_sections(
     }
 }
 
-pub(super) fn check_dynamic(image: &Image<'_>, out: &mut Findings) {
+pub(super) fn check_dynamic(image: &Tables<'_>, out: &mut Findings) {
     for section in &image.sections {
         let sh = &section.header;
         if is_relocation_section(section) {

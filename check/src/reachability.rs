@@ -17,12 +17,13 @@ use iced_x86::{
     Decoder, DecoderOptions, Formatter, Instruction, IntelFormatter, Mnemonic, OpKind, Register,
 };
 
-use super::super::elf::{Image, Section, Symbol};
-use super::super::{Findings, InstructionSite, Violation};
-use super::CodeContext;
+use purgatory_host::contract::elf::{Section, SymbolEntry, Tables};
+use purgatory_host::contract::{Findings, InstructionSite, Violation};
 
-pub(in super::super) fn check_simd_reachable_only_with_sse(
-    image: &Image<'_>,
+use crate::context::CodeContext;
+
+pub(crate) fn check_simd_reachable_only_with_sse(
+    image: &Tables<'_>,
     code: &[&Section<'_>],
     simd: &Section<'_>,
     context: &CodeContext<'_, '_>,
@@ -67,7 +68,7 @@ fn range_of(section: &Section<'_>) -> Range<u64> {
 
 /// The code section that holds `function`, and its instructions.
 fn decode_function<'s, 'a>(
-    function: &Symbol<'_>,
+    function: &SymbolEntry<'_>,
     code: &[&'s Section<'a>],
 ) -> Option<(&'s Section<'a>, Vec<Instruction>)> {
     let start = function.sym.st_value;
@@ -107,7 +108,7 @@ fn targets(instruction: &Instruction) -> Vec<u64> {
 
 fn report(
     instruction: &Instruction,
-    function: &Symbol<'_>,
+    function: &SymbolEntry<'_>,
     section: &Section<'_>,
     simd: &Section<'_>,
     target: u64,
