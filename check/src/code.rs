@@ -11,7 +11,7 @@ use purgatory_abi::SIMD_SECTION;
 use purgatory_host::contract::elf::{Section, Tables};
 use purgatory_host::contract::{Findings, InstructionSite, Violation};
 
-use crate::context::CodeContext;
+use crate::context::{CodeContext, near_branch_target};
 use crate::reachability;
 use crate::simd::simd_use;
 
@@ -26,14 +26,19 @@ pub(crate) fn check_code(image: &Tables<'_>, out: &mut Findings) {
             sections: code.iter().map(|s| s.name()).collect(),
         });
     }
+    if simd.len() > 1 {
+        out.push(Violation::SimdSections {
+            sections: simd.iter().map(|s| s.name()).collect(),
+        });
+    }
     let context = CodeContext::new(image);
     for section in code.iter().chain(&simd) {
         if let Some(data) = section.data {
             disassemble(section, data, &context, out);
         }
     }
-    if let Some(simd) = simd.first() {
-        reachability::check_simd_reachable_only_with_sse(image, &code, simd, &context, out);
+    if !simd.is_empty() {
+        reachability::check_simd_reachable_only_with_sse(image, &code, &simd, &context, out);
     }
 }
 
@@ -46,6 +51,7 @@ enum InstructionFinding {
     Cr3Write,
     SegmentOverride(&'static str),
     AbsoluteAddress(u64, String),
+    BranchOutsideCode(u64),
 }
 
 impl InstructionFinding {
@@ -69,6 +75,7 @@ impl InstructionFinding {
                 value,
                 target,
             },
+            Self::BranchOutsideCode(target) => Violation::BranchOutsideCode { site, target },
         }
     }
 }
@@ -137,6 +144,9 @@ fn inspect(
             Register::GS => findings.push(InstructionFinding::SegmentOverride("gs")),
             _ => {}
         }
+    }
+    if let Some(target) = near_branch_target(instruction).filter(|&t| context.is_outside_code(t)) {
+        findings.push(InstructionFinding::BranchOutsideCode(target));
     }
     if instruction.code() == Code::Mov_r64_imm64 {
         let value = instruction.immediate64();

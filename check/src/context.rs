@@ -3,8 +3,11 @@
 
 use std::collections::BTreeMap;
 
-use goblin::elf::section_header::SHF_ALLOC;
+use std::ops::Range;
+
+use goblin::elf::section_header::{SHF_ALLOC, SHF_EXECINSTR};
 use goblin::elf::sym::{STB_GLOBAL, STT_FUNC};
+use iced_x86::{Instruction, OpKind};
 use purgatory_host::contract::elf::{Section, SymbolEntry, Tables};
 
 /// What the disassembly pass needs to know about the image. Names stay
@@ -14,6 +17,9 @@ pub(crate) struct CodeContext<'i, 'a> {
     pub(crate) functions: Vec<&'i SymbolEntry<'a>>,
     /// Link-time addresses of symbols and sections, naming what is there.
     pub(crate) addresses: BTreeMap<u64, Target<'i, 'a>>,
+    /// The executable sections' addresses, in a linked file (in an `ET_REL`
+    /// every section starts at 0 and branches wait for relocation).
+    code: Option<Vec<Range<u64>>>,
 }
 
 /// What lives at a link-time address.
@@ -61,10 +67,26 @@ impl<'i, 'a> CodeContext<'i, 'a> {
                     .or_insert(Target::Section(section));
             }
         }
+        let code = image.is_linked().then(|| {
+            image
+                .sections
+                .iter()
+                .filter(|s| s.has_flag(SHF_EXECINSTR))
+                .map(Section::address_range)
+                .collect()
+        });
         Self {
             functions,
             addresses,
+            code,
         }
+    }
+
+    /// Whether `address` is known to lie outside every executable section.
+    pub(crate) fn is_outside_code(&self, address: u64) -> bool {
+        self.code
+            .as_ref()
+            .is_some_and(|code| !code.iter().any(|range| range.contains(&address)))
     }
 
     pub(crate) fn function_at(&self, address: u64) -> Option<String> {
@@ -77,4 +99,16 @@ impl<'i, 'a> CodeContext<'i, 'a> {
             (s.sym.st_value..end).contains(&address)
         })
     }
+}
+
+/// Where a direct jump, call or conditional branch goes.
+pub(crate) fn near_branch_target(instruction: &Instruction) -> Option<u64> {
+    (0..instruction.op_count())
+        .any(|op| {
+            matches!(
+                instruction.op_kind(op),
+                OpKind::NearBranch16 | OpKind::NearBranch32 | OpKind::NearBranch64
+            )
+        })
+        .then(|| instruction.near_branch_target())
 }

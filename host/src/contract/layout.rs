@@ -95,6 +95,13 @@ pub(super) fn check_program_headers<'i>(
             file_len,
         });
     }
+    // Linux's condition for a linked purgatory: the entry is loaded code.
+    if image.header.e_type != ET_REL && image.header.e_entry >= load.p_filesz {
+        out.push(Violation::EntryOutsideFile {
+            entry: image.header.e_entry,
+            filesz: load.p_filesz,
+        });
+    }
     Some(load)
 }
 

@@ -2,6 +2,8 @@
 //! looks up, enters and patches.
 
 use alloc::collections::BTreeSet;
+use alloc::vec::Vec;
+use core::ops::Range;
 
 use goblin::elf::header::ET_REL;
 use goblin::elf::program_header::ProgramHeader;
@@ -11,7 +13,8 @@ use goblin::elf::section_header::{
 use goblin::elf::sym::STB_GLOBAL;
 use goblin::elf64;
 use purgatory_abi::{
-    ENTRY_SYMBOL, ENTRY64_REGS_SYMBOL, PATCHED_SYMBOLS, STACK_END_SYMBOL, VERIFY_SYMBOL,
+    ENTRY_SYMBOL, ENTRY64_REGS_SYMBOL, PATCHED_SYMBOLS, PatchedSymbol, STACK_END_SYMBOL,
+    VERIFY_SYMBOL,
 };
 
 use super::elf::{Section, SymbolEntry, Tables, file_slice};
@@ -20,8 +23,12 @@ use super::resolve::global_symbol;
 use super::violation::{SectionProblem, Violation};
 
 pub(super) fn check_symtabs(image: &Tables<'_>, out: &mut Findings) {
-    if image.symtabs().next().is_none() {
-        out.push(Violation::MissingSymtab);
+    match image.symtabs().count() {
+        0 => out.push(Violation::MissingSymtab),
+        1 => {}
+        _ => out.push(Violation::SymtabCount {
+            sections: image.symtabs().map(Section::name).collect(),
+        }),
     }
     for table in image.symtabs() {
         let link = table.header.sh_link;
@@ -140,65 +147,152 @@ pub(super) fn check_contract_symbols(
     segment: Option<&ProgramHeader>,
     out: &mut Findings,
 ) {
-    if let Some(start) = lookup(image, ENTRY_SYMBOL, out) {
-        if let Some(section) = symbol_section(image, ENTRY_SYMBOL, start, out) {
-            require_executable(ENTRY_SYMBOL, section, out);
-        }
-        if image.header.e_entry != start.sym.st_value {
-            out.push(Violation::EntryPoint {
-                entry: image.header.e_entry,
-                symbol_value: start.sym.st_value,
-            });
-        }
-    }
-    if let Some(verify) = lookup(image, VERIFY_SYMBOL, out)
-        && let Some(section) = symbol_section(image, VERIFY_SYMBOL, verify, out)
+    // Addresses are only comparable in a linked file.
+    let linked = segment.filter(|_| image.header.e_type != ET_REL);
+    if let Some(start) = check_code_symbol(image, ENTRY_SYMBOL, linked, out)
+        && image.header.e_entry != start.sym.st_value
     {
-        require_executable(VERIFY_SYMBOL, section, out);
+        out.push(Violation::EntryPoint {
+            entry: image.header.e_entry,
+            symbol_value: start.sym.st_value,
+        });
     }
-    if let Some(stack_end) = lookup(image, STACK_END_SYMBOL, out) {
-        symbol_section(image, STACK_END_SYMBOL, stack_end, out);
+    check_code_symbol(image, VERIFY_SYMBOL, linked, out);
+    check_stack_end(image, linked, out);
+    let patched: Vec<_> = PATCHED_SYMBOLS
+        .iter()
+        .filter_map(|patched| check_patched(image, patched, segment, linked, out))
+        .collect();
+    if linked.is_some() {
+        check_overlaps(&patched, out);
     }
-    for patched in PATCHED_SYMBOLS {
-        let Some(symbol) = lookup(image, patched.name, out) else {
-            continue;
-        };
-        let section = symbol_section(image, patched.name, symbol, out);
-        if let Some(section) = section
-            && section.header.sh_type == SHT_NOBITS
-        {
-            out.push(Violation::SymbolSection {
-                symbol: patched.name,
-                problem: SectionProblem::Bss {
-                    section: section.name(),
-                },
-            });
+}
+
+/// `purgatory_start` or `purgatory_verify`: code, in an executable section.
+fn check_code_symbol<'i, 'a>(
+    image: &'i Tables<'a>,
+    name: &'static str,
+    linked: Option<&ProgramHeader>,
+    out: &mut Findings,
+) -> Option<&'i SymbolEntry<'a>> {
+    let symbol = lookup(image, name, out)?;
+    if let Some(section) = symbol_section(image, name, symbol, out) {
+        require_executable(name, section, out);
+        if linked.is_some() {
+            require_inside(name, symbol, section, out);
         }
-        let (value, size) = (symbol.sym.st_value, symbol.sym.st_size);
-        if size != patched.size {
-            out.push(Violation::SymbolSize {
-                symbol: patched.name,
-                expected: patched.size,
-                actual: size,
-            });
+    }
+    Some(symbol)
+}
+
+/// `stack_end`: inside its section, and not past the segment (the next
+/// kernel's RSP).
+fn check_stack_end(image: &Tables<'_>, linked: Option<&ProgramHeader>, out: &mut Findings) {
+    let Some(stack_end) = lookup(image, STACK_END_SYMBOL, out) else {
+        return;
+    };
+    let section = symbol_section(image, STACK_END_SYMBOL, stack_end, out);
+    let Some(load) = linked else { return };
+    if let Some(section) = section {
+        require_inside(STACK_END_SYMBOL, stack_end, section, out);
+    }
+    if stack_end.sym.st_value > load.p_memsz {
+        out.push(Violation::StackEndOutsideImage {
+            value: stack_end.sym.st_value,
+            memsz: load.p_memsz,
+        });
+    }
+}
+
+/// A patched symbol where and as large as a loader writes it; returns its
+/// name and bytes when it is found.
+fn check_patched(
+    image: &Tables<'_>,
+    patched: &PatchedSymbol,
+    segment: Option<&ProgramHeader>,
+    linked: Option<&ProgramHeader>,
+    out: &mut Findings,
+) -> Option<(&'static str, Range<u64>)> {
+    let symbol = lookup(image, patched.name, out)?;
+    let section = symbol_section(image, patched.name, symbol, out);
+    if let Some(section) = section
+        && section.header.sh_type == SHT_NOBITS
+    {
+        out.push(Violation::SymbolSection {
+            symbol: patched.name,
+            problem: SectionProblem::Bss {
+                section: section.name(),
+            },
+        });
+    }
+    let (value, size) = (symbol.sym.st_value, symbol.sym.st_size);
+    if size != patched.size {
+        out.push(Violation::SymbolSize {
+            symbol: patched.name,
+            expected: patched.size,
+            actual: size,
+        });
+    }
+    let end = value.checked_add(size);
+    if let Some(load) = segment
+        && end.is_none_or(|end| end > load.p_filesz)
+    {
+        out.push(Violation::SymbolOutsideFile {
+            symbol: patched.name,
+            value,
+            size,
+            filesz: load.p_filesz,
+        });
+        // Not in the bytes a loader patches: nothing to overlap there.
+        return None;
+    } else if linked.is_some()
+        && let Some(section) = section
+    {
+        require_inside(patched.name, symbol, section, out);
+    }
+    if patched.name == ENTRY64_REGS_SYMBOL
+        && let Some(section) = section
+    {
+        check_zeroed(image, section, symbol, out);
+    }
+    Some((patched.name, value..end?))
+}
+
+/// Each pair of patched symbols that share a byte.
+fn check_overlaps(patched: &[(&'static str, Range<u64>)], out: &mut Findings) {
+    for (at, (first, a)) in patched.iter().enumerate() {
+        for (second, b) in patched.iter().skip(at + 1) {
+            let address = a.start.max(b.start);
+            if address < a.end.min(b.end) {
+                out.push(Violation::PatchedSymbolsOverlap {
+                    first,
+                    second,
+                    address,
+                });
+            }
         }
-        if let Some(load) = segment
-            && value
-                .checked_add(size)
-                .is_none_or(|end| end > load.p_filesz)
-        {
-            out.push(Violation::SymbolOutsideFile {
-                symbol: patched.name,
-                value,
-                size,
-                filesz: load.p_filesz,
-            });
-        }
-        if patched.name == ENTRY64_REGS_SYMBOL
-            && let Some(section) = section
-        {
-            check_zeroed(image, section, symbol, out);
-        }
+    }
+}
+
+/// `[st_value, st_value + st_size)` inside `[sh_addr, sh_addr + sh_size]`:
+/// the checks of the section then hold for the symbol.
+fn require_inside(
+    name: &'static str,
+    symbol: &SymbolEntry<'_>,
+    section: &Section<'_>,
+    out: &mut Findings,
+) {
+    let (value, size) = (symbol.sym.st_value, symbol.sym.st_size);
+    let range = section.address_range();
+    let inside =
+        value >= range.start && value.checked_add(size).is_some_and(|end| end <= range.end);
+    if !inside {
+        out.push(Violation::SymbolOutsideSection {
+            symbol: name,
+            value,
+            size,
+            section: section.name(),
+        });
     }
 }
 

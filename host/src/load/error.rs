@@ -4,8 +4,11 @@
 use alloc::string::String;
 use core::fmt;
 
-use purgatory_abi::{MAX_CONSOLE_PORT, SHA_REGION_COUNT, ShaRegion, UART_PORT_COUNT};
+use purgatory_abi::{
+    KERNEL_ENTRY64_OFFSET, MAX_CONSOLE_PORT, SHA_REGION_COUNT, ShaRegion, UART_PORT_COUNT,
+};
 
+use crate::contract::{ADDRESS_LIMIT, MAX_ZERO_TAIL};
 use crate::image::ImageError;
 
 /// Why the purgatory cannot be prepared as asked.
@@ -62,6 +65,40 @@ pub enum LoadError {
         /// `mem_size`.
         mem_size: u64,
     },
+    /// A segment with memory at physical address 0: the purgatory cannot
+    /// name it as memory and always refuses it.
+    SegmentAtAddressZero {
+        /// Index in the list given.
+        index: usize,
+    },
+    /// A segment that ends above [`ADDRESS_LIMIT`] (2^52), past every
+    /// physical address.
+    SegmentAboveLimit {
+        /// Index in the list given.
+        index: usize,
+        /// `addr`.
+        addr: u64,
+        /// `mem_size`.
+        mem_size: u64,
+    },
+    /// A segment whose zero tail (`mem_size` beyond its contents) is longer
+    /// than [`MAX_ZERO_TAIL`]: hashing it would take hours.
+    SegmentZeroTailTooLong {
+        /// Index in the list given.
+        index: usize,
+        /// `mem_size - bytes.len()`.
+        tail: u64,
+    },
+    /// Two segments share memory: one would overwrite the other, and the
+    /// digest would describe neither.
+    SegmentsOverlap {
+        /// The index of the first, in the list given.
+        first: usize,
+        /// The index of the second.
+        second: usize,
+        /// The first address both cover.
+        address: u64,
+    },
     /// The load address is not aligned as the image requires.
     LoadAddressMisaligned {
         /// The address asked for.
@@ -75,6 +112,18 @@ pub enum LoadError {
         load_addr: u64,
         /// `p_memsz`.
         mem_size: u64,
+    },
+    /// The purgatory would end above [`ADDRESS_LIMIT`] (2^52).
+    PlacementAboveLimit {
+        /// The address asked for.
+        load_addr: u64,
+        /// `p_memsz`.
+        mem_size: u64,
+    },
+    /// The kernel's 64-bit entry (its address + 0x200) overflows.
+    KernelEntryOverflow {
+        /// The kernel's address given.
+        kernel_addr: u64,
     },
     /// The console port leaves no room for the UART's registers below 0x10000.
     ConsolePortOutOfRange {
@@ -145,6 +194,46 @@ impl fmt::Display for LoadError {
             } => write!(
                 f,
                 "segment {index} at {addr:#x} with memory size {mem_size:#x} wraps around the address space"
+            ),
+            Self::SegmentAtAddressZero { index } => write!(
+                f,
+                "segment {index} starts at address 0, which the purgatory cannot read: \
+                 it would always refuse to boot"
+            ),
+            Self::SegmentAboveLimit {
+                index,
+                addr,
+                mem_size,
+            } => write!(
+                f,
+                "segment {index} at {addr:#x} with memory size {mem_size:#x} ends above \
+                 {ADDRESS_LIMIT:#x}, past every physical address"
+            ),
+            Self::SegmentZeroTailTooLong { index, tail } => write!(
+                f,
+                "segment {index} has {tail:#x} bytes of zeros past its contents, more than \
+                 {MAX_ZERO_TAIL:#x}: no kexec segment needs that, and hashing it would take hours"
+            ),
+            Self::SegmentsOverlap {
+                first,
+                second,
+                address,
+            } => write!(
+                f,
+                "segments {first} and {second} overlap at {address:#x}: one would overwrite the other"
+            ),
+            Self::PlacementAboveLimit {
+                load_addr,
+                mem_size,
+            } => write!(
+                f,
+                "the purgatory ({mem_size:#x} bytes) at {load_addr:#x} would end above \
+                 {ADDRESS_LIMIT:#x}, past every physical address"
+            ),
+            Self::KernelEntryOverflow { kernel_addr } => write!(
+                f,
+                "the kernel at {kernel_addr:#x} has no 64-bit entry: its address + \
+                 {KERNEL_ENTRY64_OFFSET:#x} overflows"
             ),
             Self::LoadAddressMisaligned { load_addr, align } => {
                 write!(

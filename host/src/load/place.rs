@@ -3,6 +3,7 @@
 
 use alloc::vec::Vec;
 
+use super::bounds::placement_end;
 use super::error::LoadError;
 use super::purgatory::Purgatory;
 
@@ -19,19 +20,14 @@ pub struct Placed {
 }
 
 impl Purgatory<'_> {
-    /// The bytes to copy to `load_addr` (aligned to [`Image::align`](crate::image::Image::align)) and the
-    /// entry address. Fails if a verified region overlaps the purgatory.
+    /// The bytes to copy to `load_addr` and the entry address. `load_addr`
+    /// must be aligned to [`Image::align`](crate::image::Image::align) (a page
+    /// at least), and the image must end at or below 2^52
+    /// ([`ADDRESS_LIMIT`](crate::contract::ADDRESS_LIMIT)). Fails if a
+    /// verified region overlaps the purgatory.
     pub fn place(&self, load_addr: u64) -> Result<Placed, LoadError> {
-        let (align, mem_size) = (self.image.align(), self.image.mem_size());
-        if !load_addr.is_multiple_of(align) {
-            return Err(LoadError::LoadAddressMisaligned { load_addr, align });
-        }
-        let end = load_addr
-            .checked_add(mem_size)
-            .ok_or(LoadError::ImageWraps {
-                load_addr,
-                mem_size,
-            })?;
+        let mem_size = self.image.mem_size();
+        let end = placement_end(&self.image, load_addr)?;
         for (index, region) in self.region_table()?.into_iter().enumerate() {
             if region.len != 0
                 && region.start < end
@@ -46,11 +42,18 @@ impl Purgatory<'_> {
             }
         }
         let mut bytes = self.patched.clone();
-        // The image check guarantees p_filesz <= p_memsz, which fits the host.
+        // The contract bounds p_memsz (16 MiB) and puts e_entry inside the
+        // file bytes, so neither the size nor the entry can fail here.
         bytes.resize(usize::try_from(mem_size).unwrap_or(bytes.len()), 0);
+        let entry = load_addr
+            .checked_add(self.image.entry())
+            .ok_or(LoadError::ImageWraps {
+                load_addr,
+                mem_size,
+            })?;
         Ok(Placed {
             load_addr,
-            entry: load_addr.wrapping_add(self.image.entry()),
+            entry,
             bytes,
         })
     }

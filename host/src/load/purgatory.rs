@@ -11,8 +11,9 @@ use purgatory_abi::{
     ShaRegion, ShaRegions,
 };
 
+use super::bounds::placement_end;
 use super::error::LoadError;
-use super::segments::{Segment, segment_region, segments_digests};
+use super::segments::{Segment, check_overlaps, segment_region, segments_digests};
 use crate::image::Image;
 
 /// The purgatory being prepared: a validated image and a patched copy of its
@@ -46,6 +47,12 @@ impl<'a> Purgatory<'a> {
     /// segment's own digest in `purgatory_segment_digests` (unused entries
     /// zero), so that a mismatch names the segment. The purgatory's own
     /// segment must not be among them. An empty list verifies nothing.
+    ///
+    /// Refuses, naming the segment, what the purgatory could not verify or
+    /// not in reasonable time: contents longer than the memory size, memory
+    /// at address 0, an end that wraps or passes 2^52, a zero tail over
+    /// [`MAX_ZERO_TAIL`](crate::contract::MAX_ZERO_TAIL) (1 GiB), and two
+    /// segments that overlap.
     pub fn set_segments(&mut self, segments: &[Segment<'_>]) -> Result<Sha256Digest, LoadError> {
         if segments.len() > SHA_REGION_COUNT {
             return Err(LoadError::TooManySegments {
@@ -56,6 +63,7 @@ impl<'a> Purgatory<'a> {
         for (index, (segment, region)) in segments.iter().zip(&mut regions).enumerate() {
             *region = segment_region(index, segment)?;
         }
+        check_overlaps(&regions[..segments.len()])?;
         let (digest, segment_digests) = segments_digests(segments);
         self.set_region_table(&regions)?;
         self.set_digest(&digest)?;
@@ -163,18 +171,27 @@ impl<'a> Purgatory<'a> {
     /// keeping every other register as it is: `rip` = the protected-mode kernel
     /// at `kernel_addr` + 0x200, `rsi` = the boot parameters (zero page),
     /// `rbx` = 0, and `rsp` = the purgatory's `stack_end` once it is loaded at
-    /// `load_addr`.
+    /// `load_addr`. `load_addr` must be one [`place`](Self::place) accepts;
+    /// nothing is written when an address is refused.
     pub fn set_linux_entry(
         &mut self,
         load_addr: u64,
         kernel_addr: u64,
         boot_params: u64,
     ) -> Result<(), LoadError> {
+        placement_end(&self.image, load_addr)?;
         let mut regs = self.entry_regs()?;
-        regs.rip = kernel_addr.wrapping_add(KERNEL_ENTRY64_OFFSET);
+        regs.rip = kernel_addr
+            .checked_add(KERNEL_ENTRY64_OFFSET)
+            .ok_or(LoadError::KernelEntryOverflow { kernel_addr })?;
         regs.rsi = boot_params;
         regs.rbx = 0;
-        regs.rsp = load_addr.wrapping_add(self.symbol_offset(STACK_END_SYMBOL)?);
+        regs.rsp = load_addr
+            .checked_add(self.symbol_offset(STACK_END_SYMBOL)?)
+            .ok_or(LoadError::ImageWraps {
+                load_addr,
+                mem_size: self.image.mem_size(),
+            })?;
         self.set_entry_regs(&regs)
     }
 

@@ -5,6 +5,7 @@ use purgatory_abi::{NO_SEGMENT_DIGEST, SHA_REGION_COUNT, SegmentDigests, Sha256D
 use sha2::{Digest, Sha256};
 
 use super::error::LoadError;
+use crate::contract::{ADDRESS_LIMIT, MAX_ZERO_TAIL};
 
 /// One segment of the next kernel's image, as `kexec_segment` describes it:
 /// `bytes` are copied to physical address `addr`, and the rest of `mem_size`
@@ -19,7 +20,8 @@ pub struct Segment<'a> {
     pub mem_size: u64,
 }
 
-/// The region a segment contributes: its whole memory size.
+/// The region a segment contributes, its whole memory size, once the
+/// segment is one the purgatory can verify in reasonable time.
 pub(super) fn segment_region(index: usize, segment: &Segment<'_>) -> Result<ShaRegion, LoadError> {
     let len = segment.bytes.len() as u64;
     if len > segment.mem_size {
@@ -29,17 +31,50 @@ pub(super) fn segment_region(index: usize, segment: &Segment<'_>) -> Result<ShaR
             mem_size: segment.mem_size,
         });
     }
-    if segment.addr.checked_add(segment.mem_size).is_none() {
+    let (addr, mem_size) = (segment.addr, segment.mem_size);
+    let Some(end) = addr.checked_add(mem_size) else {
         return Err(LoadError::SegmentWraps {
             index,
-            addr: segment.addr,
-            mem_size: segment.mem_size,
+            addr,
+            mem_size,
+        });
+    };
+    if end > ADDRESS_LIMIT {
+        return Err(LoadError::SegmentAboveLimit {
+            index,
+            addr,
+            mem_size,
         });
     }
+    if addr == 0 && mem_size != 0 {
+        return Err(LoadError::SegmentAtAddressZero { index });
+    }
+    let tail = mem_size - len;
+    if tail > MAX_ZERO_TAIL {
+        return Err(LoadError::SegmentZeroTailTooLong { index, tail });
+    }
     Ok(ShaRegion {
-        start: segment.addr,
-        len: segment.mem_size,
+        start: addr,
+        len: mem_size,
     })
+}
+
+/// The first pair of regions (in list order) that share an address.
+pub(super) fn check_overlaps(regions: &[ShaRegion]) -> Result<(), LoadError> {
+    for (first, a) in regions.iter().enumerate() {
+        for (second, b) in regions.iter().enumerate().skip(first + 1) {
+            let address = a.start.max(b.start);
+            // Validated regions end at or below 2^52: no sum overflows.
+            if address < (a.start + a.len).min(b.start + b.len) {
+                return Err(LoadError::SegmentsOverlap {
+                    first,
+                    second,
+                    address,
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// SHA-256 over each segment's bytes and zero tail, in order, and of each

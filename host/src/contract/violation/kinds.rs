@@ -180,6 +180,12 @@ pub enum Violation {
     },
     /// No `SHT_SYMTAB` section.
     MissingSymtab,
+    /// More than one `SHT_SYMTAB` (the gABI allows one): Linux and this
+    /// checker take a name from the first, goblin from the last.
+    SymtabCount {
+        /// The symbol tables, in header order.
+        sections: Vec<String>,
+    },
     /// A symbol table whose `sh_link` is not a string table.
     SymtabLink {
         /// The symbol table's name.
@@ -211,6 +217,43 @@ pub enum Violation {
         entry: u64,
         /// `st_value` of the entry symbol.
         symbol_value: u64,
+    },
+    /// `e_entry` is not inside the file-backed part of the segment, where
+    /// the loaded code is: Linux refuses it.
+    EntryOutsideFile {
+        /// `e_entry`.
+        entry: u64,
+        /// The PT_LOAD's `p_filesz`.
+        filesz: u64,
+    },
+    /// A contract symbol is not inside the section its `st_shndx` names, so
+    /// the checks of that section say nothing about where it really is.
+    SymbolOutsideSection {
+        /// Its name.
+        symbol: &'static str,
+        /// `st_value`.
+        value: u64,
+        /// `st_size`.
+        size: u64,
+        /// The section `st_shndx` names.
+        section: String,
+    },
+    /// `stack_end` past `p_memsz`: the next kernel's RSP would point past
+    /// the purgatory's segment. Linux refuses it.
+    StackEndOutsideImage {
+        /// `st_value` of `stack_end`.
+        value: u64,
+        /// The PT_LOAD's `p_memsz`.
+        memsz: u64,
+    },
+    /// Two patched symbols share bytes: writing one changes the other.
+    PatchedSymbolsOverlap {
+        /// The first, in the contract's order.
+        first: &'static str,
+        /// The second.
+        second: &'static str,
+        /// The first byte both cover.
+        address: u64,
     },
     /// A contract symbol is not in any symbol table.
     MissingSymbol {
@@ -279,6 +322,20 @@ pub enum Violation {
         site: InstructionSite,
         /// What it reaches in the SIMD section.
         target: String,
+    },
+    /// More than one section named `.text.simd`.
+    SimdSections {
+        /// The sections of that name, in header order.
+        sections: Vec<String>,
+    },
+    /// A direct branch or call to an address outside every executable
+    /// section: the whole segment is executable, but only the executable
+    /// sections are disassembled and judged.
+    BranchOutsideCode {
+        /// The branch.
+        site: InstructionSite,
+        /// Its target.
+        target: u64,
     },
     /// `rdfsbase`/`wrfsbase`/`rdgsbase`/`wrgsbase`: #UD with CR4.FSGSBASE = 0.
     FsGsBaseInstruction {

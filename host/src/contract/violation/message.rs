@@ -9,7 +9,7 @@ use core::fmt;
 use goblin::elf::header::{self, ELFCLASS64, ELFDATA2LSB, EM_X86_64, ET_DYN};
 use goblin::elf::{dynamic, program_header, section_header, sym};
 use goblin::elf64;
-use purgatory_abi::{ENTRY_SYMBOL, ENTRY64_REGS_SYMBOL};
+use purgatory_abi::{ENTRY_SYMBOL, ENTRY64_REGS_SYMBOL, SIMD_SECTION, STACK_END_SYMBOL};
 
 use super::super::elf::{DT_RELR, SHT_RELR};
 use super::super::limits::{MAX_FINDINGS_PER_RULE, MAX_SEGMENT_SIZE};
@@ -134,6 +134,42 @@ impl fmt::Display for Violation {
             Self::MissingSymtab => {
                 f.write_str("missing .symtab: loaders find the patched symbols through it")
             }
+            Self::SymtabCount { sections } => write!(
+                f,
+                "{} symbol tables ({}): loaders disagree on which names a symbol \
+                 (Linux takes the first, goblin the last); keep one .symtab",
+                sections.len(),
+                sections.join(", ")
+            ),
+            Self::EntryOutsideFile { entry, filesz } => write!(
+                f,
+                "e_entry {entry:#x} is not inside the file-backed part of the segment \
+                 [0, {filesz:#x}): no code is loaded there, and Linux refuses it"
+            ),
+            Self::SymbolOutsideSection {
+                symbol,
+                value,
+                size,
+                section,
+            } => write!(
+                f,
+                "symbol `{symbol}` [{value:#x}, {value:#x} + {size:#x}) is not inside its section \
+                 {section}: what is checked of the section is not where the symbol is"
+            ),
+            Self::StackEndOutsideImage { value, memsz } => write!(
+                f,
+                "{STACK_END_SYMBOL} {value:#x} is past the end of the segment ({memsz:#x} bytes): \
+                 the next kernel's RSP would point outside the purgatory, and Linux refuses it"
+            ),
+            Self::PatchedSymbolsOverlap {
+                first,
+                second,
+                address,
+            } => write!(
+                f,
+                "patched symbols `{first}` and `{second}` overlap at {address:#x}: \
+                 writing one changes the other, and the purgatory's own data are not verified"
+            ),
             Self::SymtabLink { section, link } => write!(
                 f,
                 "{section} sh_link {link} is not a string table: symbol names cannot be read"
@@ -230,6 +266,17 @@ impl fmt::Display for Violation {
                 f,
                 "{site} reaches SIMD code ({target}) from the entry point without passing \
                  through the SSE set-up (a CR4 write): #UD at boot"
+            ),
+            Self::SimdSections { sections } => write!(
+                f,
+                "{} sections named {SIMD_SECTION} ({}): all SIMD code must be in one",
+                sections.len(),
+                sections.join(", ")
+            ),
+            Self::BranchOutsideCode { site, target } => write!(
+                f,
+                "{site} branches to {target:#x}, outside every executable section: \
+                 code there is never checked"
             ),
             Self::FsGsBaseInstruction { site } => {
                 write!(f, "{site}: #UD, the purgatory runs with CR4.FSGSBASE = 0")

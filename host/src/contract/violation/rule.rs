@@ -2,7 +2,7 @@
 
 use alloc::borrow::ToOwned;
 
-use purgatory_abi::{ENTRY_SYMBOL, ENTRY64_REGS_SYMBOL};
+use purgatory_abi::{ENTRY_SYMBOL, ENTRY64_REGS_SYMBOL, STACK_END_SYMBOL};
 
 use super::kinds::{Location, SectionProblem, Violation};
 
@@ -31,6 +31,13 @@ impl Violation {
             Self::DynamicLinking { .. } => "dynamic-linking",
             Self::DynamicTag { .. } => "dynamic-tag",
             Self::MissingSymtab => "missing-symtab",
+            Self::SymtabCount { .. } => "symtab-count",
+            Self::EntryOutsideFile { .. } => "entry-outside-file",
+            Self::SymbolOutsideSection { .. } => "symbol-outside-section",
+            Self::StackEndOutsideImage { .. } => "stack-end-outside-image",
+            Self::PatchedSymbolsOverlap { .. } => "patched-symbols-overlap",
+            Self::SimdSections { .. } => "simd-sections",
+            Self::BranchOutsideCode { .. } => "branch-outside-code",
             Self::SymtabLink { .. } => "symtab-link",
             Self::SymtabEntrySize { .. } => "symtab-entry-size",
             Self::UndefinedSymbol { .. } => "undefined-symbol",
@@ -95,6 +102,24 @@ impl Violation {
                 address: Some(*addr),
                 ..section(s)
             },
+            Self::SymtabCount { sections } | Self::SimdSections { sections } => Location {
+                section: sections.get(1).cloned(),
+                ..Location::default()
+            },
+            Self::EntryOutsideFile { entry, .. } => symbol(ENTRY_SYMBOL, Some(*entry)),
+            Self::SymbolOutsideSection {
+                symbol: s,
+                value,
+                section: sec,
+                ..
+            } => Location {
+                section: Some(sec.clone()),
+                ..symbol(s, Some(*value))
+            },
+            Self::StackEndOutsideImage { value, .. } => symbol(STACK_END_SYMBOL, Some(*value)),
+            Self::PatchedSymbolsOverlap {
+                second, address, ..
+            } => symbol(second, Some(*address)),
             Self::CodeSections { sections } => Location {
                 section: sections.get(1).or(sections.first()).cloned(),
                 ..Location::default()
@@ -126,7 +151,8 @@ impl Violation {
             | Self::Sti { site }
             | Self::Cr3Write { site }
             | Self::SegmentOverride { site, .. }
-            | Self::AbsoluteAddress { site, .. } => Location {
+            | Self::AbsoluteAddress { site, .. }
+            | Self::BranchOutsideCode { site, .. } => Location {
                 section: Some(site.section.clone()),
                 symbol: site.symbol.clone(),
                 address: Some(site.address),

@@ -7,6 +7,7 @@
 //! they assert (sizes, names) are literals, so a changed constant shows up
 //! here. One module per family of rules.
 
+mod agreement;
 mod code;
 mod dynamic;
 mod header;
