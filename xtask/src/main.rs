@@ -49,11 +49,14 @@ enum Command {
     Lint,
     /// Measure hosted verification throughput against host `sha2`.
     Bench,
-    /// Fuzz the checker and loader with libFuzzer (installs nightly and cargo-fuzz if missing).
+    /// Fuzz the checker and loader, and their agreement with the kernel, with libFuzzer (installs nightly and cargo-fuzz if missing).
     Fuzz {
-        /// How long to run.
+        /// How long to run each target.
         #[arg(long, default_value_t = 60)]
         seconds: u64,
+        /// Only this target (`parse` or `differential`); both by default.
+        #[arg(long)]
+        target: Option<fuzz::Target>,
     },
     /// Boot a Debian kernel in QEMU and kexec through the purgatory: real kernel, register probe, refusals.
     E2e(e2e::Options),
@@ -70,7 +73,7 @@ fn main() -> ExitCode {
         Command::Lint => lint::run().map(|()| ExitCode::SUCCESS),
         Command::Bench => bench::run().map(|()| ExitCode::SUCCESS),
         Command::E2e(options) => e2e::run(&options).map(|()| ExitCode::SUCCESS),
-        Command::Fuzz { seconds } => fuzz::run(seconds).map(|()| ExitCode::SUCCESS),
+        Command::Fuzz { seconds, target } => fuzz::run(seconds, target).map(|()| ExitCode::SUCCESS),
         Command::Kernel => kernel::run().map(|()| ExitCode::SUCCESS),
     };
     result.unwrap_or_else(|err| {

@@ -87,6 +87,8 @@ pub struct SymbolEntry<'a> {
     pub name: &'a [u8],
     /// Its index in its symbol table.
     pub index: usize,
+    /// The section index of its symbol table.
+    pub table: usize,
     /// The entry as read.
     pub sym: Sym,
 }
@@ -326,6 +328,7 @@ fn read_symbols<'a>(sections: &[Section<'a>], ctx: Ctx) -> Vec<SymbolEntry<'a>> 
                 .map(|(index, sym)| SymbolEntry {
                     name: c_str(strings, sym.st_name),
                     index,
+                    table: table.index,
                     sym,
                 }),
         );

@@ -12,7 +12,7 @@ use goblin::elf64;
 
 use super::elf::{DT_RELR, SHT_RELR, Section, Tables};
 use super::findings::Findings;
-use super::limits::MAX_SEGMENT_SIZE;
+use super::limits::{MAX_SEGMENT_ALIGN, MAX_SEGMENT_SIZE};
 use super::violation::Violation;
 
 /// The identification of a file that is not ELF64 little-endian.
@@ -78,7 +78,7 @@ pub(super) fn check_program_headers<'i>(
             p_memsz: load.p_memsz,
         });
     }
-    if !load.p_align.is_power_of_two() {
+    if !load.p_align.is_power_of_two() || load.p_align > MAX_SEGMENT_ALIGN {
         out.push(Violation::SegmentAlign {
             p_align: load.p_align,
         });
@@ -126,9 +126,11 @@ pub(super) fn check_sections(
     let linked = segment.is_some() && image.header.e_type != ET_REL;
     for section in &image.sections {
         let sh = &section.header;
-        if sh.sh_type == SHT_NULL || sh.sh_type == SHT_NOBITS {
+        if sh.sh_type == SHT_NOBITS {
             continue;
         }
+        // Even the null section: Linux's check of a purgatory file refuses
+        // any section outside the file but a bss one.
         if section.data.is_none() {
             out.push(Violation::SectionOutsideFile {
                 section: section.name(),
@@ -136,7 +138,11 @@ pub(super) fn check_sections(
                 size: sh.sh_size,
             });
         }
-        if linked && section.has_flag(SHF_ALLOC) && sh.sh_offset != sh.sh_addr {
+        if linked
+            && sh.sh_type != SHT_NULL
+            && section.has_flag(SHF_ALLOC)
+            && sh.sh_offset != sh.sh_addr
+        {
             out.push(Violation::SectionAddress {
                 section: section.name(),
                 offset: sh.sh_offset,

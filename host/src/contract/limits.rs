@@ -8,6 +8,10 @@ pub const MAX_FINDINGS_PER_RULE: usize = 20;
 /// pages, and every loader allocates this much for it.
 pub const MAX_SEGMENT_SIZE: u64 = 16 << 20;
 
+/// The largest `p_align`: a large page. A loader has to find RAM at that
+/// alignment, and no purgatory needs more.
+pub const MAX_SEGMENT_ALIGN: u64 = 2 << 20;
+
 /// The smallest alignment a loader may use: a page.
 pub const PAGE_SIZE: u64 = 4096;
 

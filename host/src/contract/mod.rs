@@ -30,7 +30,8 @@ use alloc::vec::Vec;
 
 pub use findings::Findings;
 pub use limits::{
-    ADDRESS_LIMIT, MAX_FINDINGS_PER_RULE, MAX_SEGMENT_SIZE, MAX_ZERO_TAIL, PAGE_SIZE,
+    ADDRESS_LIMIT, MAX_FINDINGS_PER_RULE, MAX_SEGMENT_ALIGN, MAX_SEGMENT_SIZE, MAX_ZERO_TAIL,
+    PAGE_SIZE,
 };
 pub use resolve::global_symbol;
 pub use unreadable::Unreadable;

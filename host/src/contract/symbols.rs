@@ -32,19 +32,41 @@ pub(super) fn check_symtabs(image: &Tables<'_>, out: &mut Findings) {
     }
     for table in image.symtabs() {
         let link = table.header.sh_link;
-        let linked = usize::try_from(link)
+        let strings = usize::try_from(link)
             .ok()
-            .and_then(|index| image.sections.get(index));
-        if linked.is_none_or(|s| s.header.sh_type != SHT_STRTAB) {
-            out.push(Violation::SymtabLink {
+            .and_then(|index| image.sections.get(index))
+            .filter(|s| s.header.sh_type == SHT_STRTAB)
+            .and_then(|s| s.data);
+        // Linux's check of a purgatory file: a non-empty string table that
+        // ends with a NUL, and every name inside it.
+        match strings {
+            Some(strings) if strings.last() == Some(&0) => {
+                check_name_offsets(image, table, strings.len(), out);
+            }
+            _ => out.push(Violation::SymtabLink {
                 section: table.name(),
                 link,
-            });
+            }),
         }
         if table.header.sh_entsize != elf64::sym::SIZEOF_SYM as u64 {
             out.push(Violation::SymtabEntrySize {
                 section: table.name(),
                 entsize: table.header.sh_entsize,
+            });
+        }
+    }
+}
+
+/// Each entry of `table` whose `st_name` is past its string table.
+fn check_name_offsets(image: &Tables<'_>, table: &Section<'_>, strings: usize, out: &mut Findings) {
+    for symbol in image.symbols.iter().filter(|s| s.table == table.index) {
+        if symbol.sym.st_name >= strings {
+            out.push_with("symbol-name-outside-strtab", || {
+                Violation::SymbolNameOutsideStrtab {
+                    section: table.name(),
+                    index: symbol.index,
+                    st_name: symbol.sym.st_name as u64,
+                }
             });
         }
     }

@@ -193,6 +193,15 @@ pub enum Violation {
         /// Its `sh_link`.
         link: u32,
     },
+    /// A symbol whose `st_name` is past its string table: Linux refuses the file.
+    SymbolNameOutsideStrtab {
+        /// The symbol table's name.
+        section: String,
+        /// The entry's index in it.
+        index: usize,
+        /// Its `st_name`.
+        st_name: u64,
+    },
     /// A symbol table whose `sh_entsize` is not 24.
     SymtabEntrySize {
         /// The symbol table's name.

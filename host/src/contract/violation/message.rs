@@ -12,7 +12,7 @@ use goblin::elf64;
 use purgatory_abi::{ENTRY_SYMBOL, ENTRY64_REGS_SYMBOL, SIMD_SECTION, STACK_END_SYMBOL};
 
 use super::super::elf::{DT_RELR, SHT_RELR};
-use super::super::limits::{MAX_FINDINGS_PER_RULE, MAX_SEGMENT_SIZE};
+use super::super::limits::{MAX_FINDINGS_PER_RULE, MAX_SEGMENT_ALIGN, MAX_SEGMENT_SIZE};
 use super::kinds::{InstructionSite, SectionProblem, Violation};
 
 impl fmt::Display for InstructionSite {
@@ -74,7 +74,11 @@ impl fmt::Display for Violation {
                 "PT_LOAD p_filesz {p_filesz:#x} exceeds p_memsz {p_memsz:#x}"
             ),
             Self::SegmentAlign { p_align } => {
-                write!(f, "PT_LOAD p_align {p_align:#x} is not a power of two")
+                write!(
+                    f,
+                    "PT_LOAD p_align {p_align:#x} is not a power of two up to {MAX_SEGMENT_ALIGN:#x}: \
+                     a loader must find RAM at that alignment"
+                )
             }
             Self::SegmentOutsideFile {
                 p_offset,
@@ -172,7 +176,17 @@ impl fmt::Display for Violation {
             ),
             Self::SymtabLink { section, link } => write!(
                 f,
-                "{section} sh_link {link} is not a string table: symbol names cannot be read"
+                "{section} sh_link {link} is not a non-empty, NUL-terminated string table in the \
+                 file: symbol names cannot be read, and Linux refuses it"
+            ),
+            Self::SymbolNameOutsideStrtab {
+                section,
+                index,
+                st_name,
+            } => write!(
+                f,
+                "symbol {index} of {section} has st_name {st_name:#x}, past its string table: \
+                 Linux refuses the file"
             ),
             Self::SymtabEntrySize { section, entsize } => write!(
                 f,

@@ -32,6 +32,7 @@ impl Violation {
             Self::DynamicTag { .. } => "dynamic-tag",
             Self::MissingSymtab => "missing-symtab",
             Self::SymtabCount { .. } => "symtab-count",
+            Self::SymbolNameOutsideStrtab { .. } => "symbol-name-outside-strtab",
             Self::EntryOutsideFile { .. } => "entry-outside-file",
             Self::SymbolOutsideSection { .. } => "symbol-outside-section",
             Self::StackEndOutsideImage { .. } => "stack-end-outside-image",
@@ -95,6 +96,7 @@ impl Violation {
             | Self::DynamicLinking { section: s, .. }
             | Self::DynamicTag { section: s, .. }
             | Self::SymtabLink { section: s, .. }
+            | Self::SymbolNameOutsideStrtab { section: s, .. }
             | Self::SymtabEntrySize { section: s, .. } => section(s),
             Self::SectionAddress {
                 section: s, addr, ..

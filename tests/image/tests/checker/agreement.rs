@@ -5,7 +5,7 @@
 
 use crate::{built_elf, lines, rules};
 use elf_edit::Elf;
-use elf_edit::field::{E_ENTRY, SH_FLAGS, SH_NAME, ST_VALUE};
+use elf_edit::field::{E_ENTRY, SH_FLAGS, SH_NAME, SH_SIZE, ST_NAME, ST_VALUE};
 use elf_edit::goblin::elf::section_header::SHF_EXECINSTR;
 use elf_edit::goblin::elf64::sym::SIZEOF_SYM;
 use purgatory_abi::{
@@ -163,4 +163,29 @@ fn a_second_simd_section_reached_from_the_entry_is_refused() {
     let start = elf.symbol(ENTRY_SYMBOL).unwrap().sym.st_value;
     write_code(&mut elf, ENTRY_SYMBOL, &call(start, rodata.sh_addr)).unwrap();
     refused(&elf, &["simd-sections", "simd-before-sse"], false);
+}
+
+#[test]
+fn a_string_table_without_its_final_nul_is_refused() {
+    // Linux's check of a purgatory file wants a NUL-terminated string table.
+    let mut elf = built_elf();
+    let strtab = elf.section(".strtab").unwrap().header;
+    elf.set_section(".strtab", SH_SIZE, strtab.sh_size - 1)
+        .unwrap();
+    let verdict = check(elf.bytes()).unwrap();
+    assert_eq!(rules(&verdict)[0], "symtab-link", "{}", lines(&verdict));
+}
+
+#[test]
+fn a_symbol_name_past_the_string_table_is_refused() {
+    let mut elf = built_elf();
+    let size = elf.section(".strtab").unwrap().header.sh_size;
+    let other = elf
+        .symbols()
+        .unwrap()
+        .into_iter()
+        .find(|s| s.name.starts_with("_ZN"))
+        .expect("a Rust symbol");
+    elf.set_symbol(&other.name, ST_NAME, size).unwrap();
+    refused(&elf, &["symbol-name-outside-strtab"], true);
 }

@@ -162,7 +162,8 @@ fn a_segment_over_16_mib_in_memory_is_reported() {
 
 #[test]
 fn an_alignment_that_is_not_a_power_of_two_is_reported() {
-    for align in [0, 0x1800, 3] {
+    // Not a power of two, or more than a large page (no placement below 2^52).
+    for align in [0, 0x1800, 3, 4 << 20, 1 << 60] {
         let verdict = mutated(|elf| elf.set_program_header(0, P_ALIGN, align));
         assert_eq!(verdict, [Violation::SegmentAlign { p_align: align }]);
     }
