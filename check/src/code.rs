@@ -4,14 +4,14 @@
 
 use goblin::elf::section_header::SHF_EXECINSTR;
 use iced_x86::{
-    Code, CpuidFeature, Decoder, DecoderOptions, Formatter, Instruction, IntelFormatter, Mnemonic,
-    OpKind, Register,
+    Code, CpuidFeature, Formatter, Instruction, IntelFormatter, Mnemonic, OpKind, Register,
 };
 use purgatory_abi::SIMD_SECTION;
 use purgatory_host::contract::elf::{Section, Tables};
 use purgatory_host::contract::{Findings, InstructionSite, Violation};
 
 use crate::context::{CodeContext, near_branch_target};
+use crate::decode::each_instruction;
 use crate::reachability;
 use crate::simd::simd_use;
 
@@ -81,28 +81,14 @@ impl InstructionFinding {
 }
 
 fn disassemble(section: &Section<'_>, data: &[u8], context: &CodeContext, out: &mut Findings) {
-    let base = section.header.sh_addr;
-    let mut decoder = Decoder::with_ip(64, data, base, DecoderOptions::NONE);
     let mut formatter = IntelFormatter::new();
-    let mut instruction = Instruction::default();
-    while decoder.can_decode() {
-        let position = decoder.position();
-        decoder.decode_out(&mut instruction);
-        if instruction.is_invalid() {
-            // Data or garbage: resynchronise one byte further on.
-            let next = position.saturating_add(1);
-            if decoder.set_position(next).is_err() {
-                break;
-            }
-            decoder.set_ip(base.wrapping_add(next as u64));
-            continue;
-        }
-        let simd_allowed = section.is_named(SIMD_SECTION);
-        for finding in inspect(&instruction, context, simd_allowed) {
+    let simd_allowed = section.is_named(SIMD_SECTION);
+    each_instruction(data, section.header.sh_addr, |instruction| {
+        for finding in inspect(instruction, context, simd_allowed) {
             // The site is formatted only for the findings that are listed.
             out.push_with(finding.rule(), || {
                 let mut text = String::new();
-                formatter.format(&instruction, &mut text);
+                formatter.format(instruction, &mut text);
                 finding.into_violation(InstructionSite {
                     section: section.name(),
                     address: instruction.ip(),
@@ -111,7 +97,7 @@ fn disassemble(section: &Section<'_>, data: &[u8], context: &CodeContext, out: &
                 })
             });
         }
-    }
+    });
 }
 
 fn inspect(

@@ -34,12 +34,15 @@
 mod check;
 mod code;
 mod context;
+mod decode;
 mod reachability;
 #[cfg(feature = "cli")]
 pub mod report;
+mod scan;
 mod simd;
 
 pub use check::check;
 pub use purgatory_host::contract::{
     InstructionSite, Location, MAX_FINDINGS_PER_RULE, SectionProblem, Unreadable, Violation,
 };
+pub use scan::simd_instructions;
