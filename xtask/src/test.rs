@@ -23,6 +23,10 @@ pub fn run() -> Result<()> {
     eprintln!("running the purgatory's logic on the host");
     cmd::run(cargo().args(["test", "--package", "purgatory", "--lib"]))?;
     no_std::run()?;
+    eprintln!("packaging the three published crates, each built from its package alone");
+    // One run for all three: a dry run of purgatory-host alone cannot find
+    // purgatory-abi on the registry before it is published.
+    cmd::run(cargo().args(["publish", "--dry-run", "--workspace", "--allow-dirty"]))?;
     eprintln!("running a crate outside the workspace that only depends on the host library");
     cmd::run(
         cargo()

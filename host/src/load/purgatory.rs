@@ -72,7 +72,7 @@ impl<'a> Purgatory<'a> {
     }
 
     /// Writes `purgatory_segment_digests`: entry `i` is the SHA-256 of region
-    /// `i` alone, or [`NO_SEGMENT_DIGEST`] where there is none to compare.
+    /// `i` alone, or [`NO_SEGMENT_DIGEST`](purgatory_abi::NO_SEGMENT_DIGEST) where there is none to compare.
     /// Only read after a failed verification with a console, to name the
     /// segments that changed.
     pub fn set_segment_digests(&mut self, digests: &SegmentDigests) -> Result<(), LoadError> {

@@ -377,7 +377,8 @@ pub enum Violation {
         /// The symbol or section at that address.
         target: String,
     },
-    /// Findings of `rule` beyond [`MAX_FINDINGS_PER_RULE`], not listed.
+    /// Findings of `rule` beyond [`MAX_FINDINGS_PER_RULE`](crate::contract::MAX_FINDINGS_PER_RULE),
+    /// not listed.
     MoreFindings {
         /// The rule id of the omitted findings.
         rule: &'static str,
