@@ -37,7 +37,8 @@ const SECTION: [Field<SectionHeader>; 8] = [
     SH_NAME, SH_TYPE, SH_FLAGS, SH_ADDR, SH_OFFSET, SH_SIZE, SH_LINK, SH_TYPE,
 ];
 const SYMBOL: [Field<Sym>; 6] = [ST_VALUE, ST_SIZE, ST_SHNDX, ST_INFO, ST_NAME, ST_VALUE];
-const SYMBOLS: [&str; 9] = [
+/// The symbols the contract requires, in the order the checker looks them up.
+pub const CONTRACT_SYMBOLS: [&str; 9] = [
     ENTRY_SYMBOL,
     VERIFY_SYMBOL,
     STACK_END_SYMBOL,
@@ -99,9 +100,13 @@ fn apply(elf: &mut Elf, kind: u8, which: u8, value: u64) -> elf_edit::Result<()>
         }
         3 | 4 => {
             let field = SYMBOL[(which / 16) % SYMBOL.len()];
-            elf.set_symbol(SYMBOLS[(which % 16) % SYMBOLS.len()], field, value)
+            elf.set_symbol(
+                CONTRACT_SYMBOLS[(which % 16) % CONTRACT_SYMBOLS.len()],
+                field,
+                value,
+            )
         }
-        5 => second_symtab(elf, SYMBOLS[which % SYMBOLS.len()], value),
+        5 => second_symtab(elf, CONTRACT_SYMBOLS[which % CONTRACT_SYMBOLS.len()], value),
         _ => {
             let code = elf.section_bytes_mut(".text")?;
             let at = (which * 61) % code.len().saturating_sub(8).max(1);

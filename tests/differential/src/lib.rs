@@ -33,7 +33,7 @@ mod verdict;
 
 pub use checker::Checker;
 pub use compare::{Disagreement, compare};
-pub use edits::{EDIT_LEN, apply_edits};
+pub use edits::{CONTRACT_SYMBOLS, EDIT_LEN, apply_edits};
 pub use kernel::KernelModel;
 pub use library::Library;
 pub use verdict::{Judge, KERNEL_SYMBOLS, Reading, Verdict};
