@@ -4,6 +4,18 @@
 //! and writes it with an exact size check, as Linux's `kexec_file.c` does.
 //! This crate declares those names, the layouts behind them and the CPU state
 //! the purgatory hands to the next kernel, once, for both sides.
+//!
+//! ```
+//! use purgatory_abi::{ENTRY64_REGS_SYMBOL, Entry64Regs, PATCHED_SYMBOLS};
+//!
+//! // Every patched symbol with the exact size a loader insists on.
+//! let regs = PATCHED_SYMBOLS.iter().find(|s| s.name == ENTRY64_REGS_SYMBOL).unwrap();
+//! assert_eq!(regs.size, 136);
+//!
+//! // Linux's `struct kexec_entry64_regs`, as 17 little-endian words.
+//! let words = Entry64Regs { rip: 0x100_0200, ..Entry64Regs::ZERO }.to_array();
+//! assert_eq!(words[16], 0x100_0200);
+//! ```
 #![cfg_attr(not(test), no_std)]
 #![warn(missing_docs)]
 
@@ -99,26 +111,42 @@ pub const NO_SEGMENT_DIGEST: Sha256Digest = [0; 32];
 /// `struct kexec_entry64_regs` (hardware encoding order, not kexec-tools').
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[allow(missing_docs)]
 pub struct Entry64Regs {
-    pub rax: u64, // 0x00
-    pub rcx: u64, // 0x08
-    pub rdx: u64, // 0x10
-    pub rbx: u64, // 0x18
-    pub rsp: u64, // 0x20
-    pub rbp: u64, // 0x28
-    pub rsi: u64, // 0x30
-    pub rdi: u64, // 0x38
-    pub r8: u64,  // 0x40
-    pub r9: u64,  // 0x48
-    pub r10: u64, // 0x50
-    pub r11: u64, // 0x58
-    pub r12: u64, // 0x60
-    pub r13: u64, // 0x68
-    pub r14: u64, // 0x70
-    pub r15: u64, // 0x78
-    /// Where the purgatory jumps once the registers are loaded.
-    pub rip: u64, // 0x80
+    /// `rax`, at offset 0x00.
+    pub rax: u64,
+    /// `rcx`, at offset 0x08.
+    pub rcx: u64,
+    /// `rdx`, at offset 0x10.
+    pub rdx: u64,
+    /// `rbx`, at offset 0x18.
+    pub rbx: u64,
+    /// `rsp`, at offset 0x20.
+    pub rsp: u64,
+    /// `rbp`, at offset 0x28.
+    pub rbp: u64,
+    /// `rsi`, at offset 0x30.
+    pub rsi: u64,
+    /// `rdi`, at offset 0x38.
+    pub rdi: u64,
+    /// `r8`, at offset 0x40.
+    pub r8: u64,
+    /// `r9`, at offset 0x48.
+    pub r9: u64,
+    /// `r10`, at offset 0x50.
+    pub r10: u64,
+    /// `r11`, at offset 0x58.
+    pub r11: u64,
+    /// `r12`, at offset 0x60.
+    pub r12: u64,
+    /// `r13`, at offset 0x68.
+    pub r13: u64,
+    /// `r14`, at offset 0x70.
+    pub r14: u64,
+    /// `r15`, at offset 0x78.
+    pub r15: u64,
+    /// `rip`, at offset 0x80: where the purgatory jumps once the registers
+    /// are loaded.
+    pub rip: u64,
 }
 
 /// Number of `u64` fields in [`Entry64Regs`].

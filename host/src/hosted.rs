@@ -9,6 +9,7 @@ use purgatory_abi::{
     Cpuid, FAILING_SEGMENTS_SHANI_SYMBOL, FAILING_SEGMENTS_SYMBOL, HashPath, VERIFY_SHANI_SYMBOL,
     VERIFY_SYMBOL,
 };
+use std::format;
 use std::io;
 
 /// The purgatory mapped at its load address in this process.

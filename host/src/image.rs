@@ -1,9 +1,14 @@
-//! A purgatory ELF that passed the contract check: the segment a loader
-//! copies, its size in memory and where the patched symbols sit in it.
+//! A purgatory ELF that passed the structural contract: the segment a loader
+//! copies, its size in memory and where the symbols sit in it, found as the
+//! checker and Linux find them.
 
-use crate::check::{self, Unreadable, Violation};
-use goblin::elf::Elf;
-use std::fmt;
+use alloc::borrow::ToOwned;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt;
+
+use crate::contract::elf::{self, ElfFile, Tables};
+use crate::contract::{self, PAGE_SIZE, Unreadable, Violation};
 
 /// A validated purgatory image borrowed from its ELF file.
 #[derive(Debug, Clone)]
@@ -16,7 +21,8 @@ pub struct Image<'a> {
     align: u64,
     /// Offset of `purgatory_start` from the load address.
     entry: u64,
-    symbols: Vec<Symbol>,
+    /// The tables the contract judged, for symbol lookups.
+    tables: Tables<'a>,
 }
 
 /// A global symbol of the image, as an offset from the load address.
@@ -32,10 +38,11 @@ pub struct Symbol {
 
 /// Why an ELF cannot be used as the purgatory.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ImageError {
     /// The bytes are not a readable ELF file.
     Unreadable(Unreadable),
-    /// The ELF breaks the contract; every violation found is listed.
+    /// The ELF breaks the structural contract; every violation found is listed.
     Contract(Vec<Violation>),
 }
 
@@ -51,52 +58,40 @@ impl fmt::Display for ImageError {
     }
 }
 
-impl std::error::Error for ImageError {}
-
-/// The smallest alignment a loader may use: a page.
-const PAGE_SIZE: u64 = 4096;
+impl core::error::Error for ImageError {}
 
 impl<'a> Image<'a> {
-    /// Checks `elf` against the contract and, when it passes, returns the view
-    /// a loader needs. The contract check is the only gate: a file it passes
-    /// is a file this view can describe.
+    /// Checks `elf` against the structural contract
+    /// ([`contract::check_structure`]'s rules) and, when it passes, returns
+    /// the view a loader needs. The contract is the only gate: a file it
+    /// passes is a file this view can describe. The instruction rules
+    /// (`purgatory-check`) are not run: the embedded image passed them when
+    /// it was built.
     pub fn parse(elf: &'a [u8]) -> Result<Self, ImageError> {
-        let violations = check::check(elf).map_err(ImageError::Unreadable)?;
-        if !violations.is_empty() {
-            return Err(ImageError::Contract(violations));
+        let file = elf::read(elf).map_err(ImageError::Unreadable)?;
+        let findings = contract::structural_findings(&file);
+        let ElfFile::Tables(tables) = file else {
+            return Err(ImageError::Contract(findings.finish()));
+        };
+        if !findings.is_empty() {
+            return Err(ImageError::Contract(findings.finish()));
         }
-        let parsed = Elf::parse(elf)
-            .map_err(|err| ImageError::Unreadable(Unreadable::new(err.to_string())))?;
-        let load = parsed.program_headers.first().ok_or_else(|| {
-            ImageError::Unreadable(Unreadable::new(
-                "no program header after a clean check".into(),
-            ))
-        })?;
-        let segment = usize::try_from(load.p_filesz)
-            .ok()
-            .and_then(|len| elf.get(..len))
-            .ok_or_else(|| {
-                ImageError::Unreadable(Unreadable::new("segment past the end of the file".into()))
-            })?;
-        let symbols = parsed
-            .syms
-            .iter()
-            .filter(|sym| sym.st_bind() == goblin::elf::sym::STB_GLOBAL && sym.st_shndx != 0)
-            .filter_map(|sym| {
-                let name = parsed.strtab.get_at(sym.st_name)?;
-                Some(Symbol {
-                    name: name.to_owned(),
-                    offset: sym.st_value,
-                    size: sym.st_size,
-                })
-            })
-            .collect();
+        let unexpected = |what: &str| {
+            ImageError::Unreadable(Unreadable::new(alloc::format!(
+                "{what} after a clean structural check"
+            )))
+        };
+        let load = tables
+            .load_segment()
+            .ok_or_else(|| unexpected("no PT_LOAD"))?;
+        let segment = elf::file_slice(elf, 0, load.p_filesz)
+            .ok_or_else(|| unexpected("the segment outside the file"))?;
         Ok(Self {
             segment,
             mem_size: load.p_memsz,
             align: load.p_align.max(PAGE_SIZE),
-            entry: parsed.entry,
-            symbols,
+            entry: tables.header.e_entry,
+            tables,
         })
     }
 
@@ -121,8 +116,16 @@ impl<'a> Image<'a> {
         self.entry
     }
 
-    /// A global symbol by name.
-    pub fn symbol(&self, name: &str) -> Option<&Symbol> {
-        self.symbols.iter().find(|sym| sym.name == name)
+    /// A global symbol by name, as Linux's lookup finds it
+    /// ([`contract::global_symbol`]): `None` when there is none, or when the
+    /// one found is not defined in a section.
+    pub fn symbol(&self, name: &str) -> Option<Symbol> {
+        let entry = contract::global_symbol(&self.tables, name)?;
+        self.tables.section_of(entry)?;
+        Some(Symbol {
+            name: name.to_owned(),
+            offset: entry.sym.st_value,
+            size: entry.sym.st_size,
+        })
     }
 }

@@ -33,7 +33,14 @@
 //! # }
 //! ```
 
-pub mod check;
+#![no_std]
+#![warn(missing_docs)]
+
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+pub mod contract;
 mod embedded;
 #[cfg(feature = "hosted")]
 pub mod hosted;

@@ -7,7 +7,7 @@ use elf_edit::Elf;
 use elf_edit::field::E_TYPE;
 use elf_edit::goblin::elf::header::ET_REL;
 use purgatory_abi::{Entry64Regs, FailurePolicy, ShaRegion};
-use purgatory_host::check::Violation;
+use purgatory_host::contract::Violation;
 use purgatory_host::{ImageError, LoadError, PURGATORY_ELF, Purgatory, Segment};
 use sha2::{Digest, Sha256};
 
@@ -374,7 +374,8 @@ fn a_symbol_in_the_zero_tail_cannot_be_patched() {
 fn placing_gives_the_whole_memory_image_and_the_entry() {
     let mut purgatory = embedded();
     purgatory.set_digest(&[0x77; 32]).unwrap();
-    let load_addr = 0xffff_8000_0000_0000;
+    // The highest page-aligned address the image fits below 2^52 at.
+    let load_addr = ((1 << 52) - purgatory.image().mem_size()) & !0xfff;
     let placed = purgatory.place(load_addr).unwrap();
     let image = purgatory.image();
     assert_eq!(placed.load_addr, load_addr);
@@ -411,6 +412,115 @@ fn an_image_that_would_wrap_is_refused() {
             mem_size
         })
     );
+}
+
+#[test]
+fn a_placement_ending_above_2_52_is_refused() {
+    let purgatory = embedded();
+    let mem_size = purgatory.image().mem_size();
+    let load_addr = (1 << 52) - 0x1000;
+    assert_eq!(
+        purgatory.place(load_addr),
+        Err(LoadError::PlacementAboveLimit {
+            load_addr,
+            mem_size
+        })
+    );
+    // Page alignment holds whatever p_align asks for.
+    assert_eq!(purgatory.image().align() % 0x1000, 0);
+}
+
+#[test]
+fn a_segment_at_address_zero_is_refused() {
+    let mut purgatory = embedded();
+    assert_eq!(
+        purgatory.set_segments(&[segment(&[1], 0x10_0000, 0x1000), segment(&[1], 0, 0x1000)]),
+        Err(LoadError::SegmentAtAddressZero { index: 1 })
+    );
+    // An empty one reads nothing: the purgatory skips it.
+    assert!(purgatory.set_segments(&[segment(&[], 0, 0)]).is_ok());
+}
+
+#[test]
+fn overlapping_segments_are_refused_by_index() {
+    let mut purgatory = embedded();
+    assert_eq!(
+        purgatory.set_segments(&[
+            segment(&[], 0x10_0000, 0x2000),
+            segment(&[], 0x30_0000, 0x1000),
+            segment(&[], 0x10_1000, 0x1000),
+        ]),
+        Err(LoadError::SegmentsOverlap {
+            first: 0,
+            second: 2,
+            address: 0x10_1000
+        })
+    );
+    // Touching is not overlapping; empty segments overlap nothing.
+    assert!(
+        purgatory
+            .set_segments(&[
+                segment(&[], 0x10_0000, 0x1000),
+                segment(&[], 0x10_1000, 0x1000),
+                segment(&[], 0x10_0800, 0),
+            ])
+            .is_ok()
+    );
+}
+
+#[test]
+fn a_segment_ending_above_2_52_is_refused() {
+    let addr = (1 << 52) - 0x1000;
+    assert_eq!(
+        embedded().set_segments(&[segment(&[], addr, 0x2000)]),
+        Err(LoadError::SegmentAboveLimit {
+            index: 0,
+            addr,
+            mem_size: 0x2000
+        })
+    );
+}
+
+#[test]
+fn a_zero_tail_over_1_gib_is_refused_before_any_hashing() {
+    // A 2^63-byte tail used to be hashed, for ever.
+    let contents = [7u8; 16];
+    for mem_size in [(1 << 30) + 17, 1 << 51] {
+        assert_eq!(
+            embedded().set_segments(&[segment(&contents, 0x1000, mem_size)]),
+            Err(LoadError::SegmentZeroTailTooLong {
+                index: 0,
+                tail: mem_size - 16
+            })
+        );
+    }
+}
+
+#[test]
+fn linux_entry_arithmetic_is_checked_and_refusals_write_nothing() {
+    let mut purgatory = embedded();
+    assert_eq!(
+        purgatory.set_linux_entry(0x7fe0_0000, u64::MAX - 0x100, 0x9_0000),
+        Err(LoadError::KernelEntryOverflow {
+            kernel_addr: u64::MAX - 0x100
+        })
+    );
+    let mem_size = purgatory.image().mem_size();
+    assert_eq!(
+        purgatory.set_linux_entry(u64::MAX - 0xfff, 0x100_0000, 0x9_0000),
+        Err(LoadError::ImageWraps {
+            load_addr: u64::MAX - 0xfff,
+            mem_size
+        })
+    );
+    assert_eq!(
+        purgatory.set_linux_entry(0x7fe0_0800, 0x100_0000, 0x9_0000),
+        Err(LoadError::LoadAddressMisaligned {
+            load_addr: 0x7fe0_0800,
+            align: 0x1000
+        })
+    );
+    assert_eq!(purgatory.entry_regs().unwrap(), Entry64Regs::ZERO);
 }
 
 #[test]
@@ -494,6 +604,44 @@ fn every_error_names_what_is_wrong() {
         (
             LoadError::ConsolePortOutOfRange { port: 0xfffc },
             "console port 0xfffc",
+        ),
+        (
+            LoadError::SegmentAtAddressZero { index: 5 },
+            "segment 5 starts at address 0",
+        ),
+        (
+            LoadError::SegmentAboveLimit {
+                index: 6,
+                addr: 0x1000,
+                mem_size: 0x10,
+            },
+            "segment 6 at 0x1000",
+        ),
+        (
+            LoadError::SegmentZeroTailTooLong {
+                index: 7,
+                tail: 1 << 40,
+            },
+            "segment 7 has 0x10000000000 bytes of zeros",
+        ),
+        (
+            LoadError::SegmentsOverlap {
+                first: 1,
+                second: 8,
+                address: 0x2000,
+            },
+            "segments 1 and 8 overlap at 0x2000",
+        ),
+        (
+            LoadError::PlacementAboveLimit {
+                load_addr: 0xf000,
+                mem_size: 0x10,
+            },
+            "above 0x10000000000000",
+        ),
+        (
+            LoadError::KernelEntryOverflow { kernel_addr: 0x10 },
+            "kernel at 0x10",
         ),
         (
             LoadError::RegionOverlapsPurgatory {

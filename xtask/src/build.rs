@@ -85,6 +85,18 @@ pub fn run() -> Result<PathBuf> {
     cmd::run(&mut purgatory_cargo("build"))?;
     let built = project_root().join(format!("target/{TARGET}/{PROFILE}/purgatory"));
     let bytes = std::fs::read(&built).with_context(|| format!("reading {}", built.display()))?;
+    let violations = purgatory_check::check(&bytes)
+        .map_err(|why| anyhow::anyhow!("the built purgatory is unreadable: {why}"))?;
+    if !violations.is_empty() {
+        let lines: String = violations
+            .iter()
+            .map(|v| format!("\n  [{}] {v}", v.rule()))
+            .collect();
+        bail!(
+            "the built purgatory breaks the contract: {} violation(s):{lines}",
+            violations.len()
+        );
+    }
     let image = Image::parse(&bytes)
         .map_err(|err| anyhow::anyhow!("the built purgatory breaks the contract:\n{err}"))?;
     let artifact = artifact_path();

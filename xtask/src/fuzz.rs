@@ -1,5 +1,8 @@
-//! `cargo xtask fuzz --seconds N`: libFuzzer (through cargo-fuzz, on nightly)
-//! on the checker and loader, from a seed corpus of real and broken ELFs.
+//! `cargo xtask fuzz --seconds N [--target T]`: libFuzzer (through cargo-fuzz,
+//! on nightly) on each target for N seconds: `parse` feeds any bytes to the
+//! checker and the loader, from a seed corpus of real and broken ELFs;
+//! `differential` makes edits of the real image and fails when the checker,
+//! the library and the model of the patched kernel disagree.
 
 use crate::build::EMBEDDED_PATH;
 use crate::cmd::{self, project_root};
@@ -7,28 +10,74 @@ use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const TARGET: &str = "parse";
 /// Mutated copies of the real image in the seed corpus.
 const MUTANTS: usize = 32;
 
-pub fn run(seconds: u64) -> Result<()> {
+/// A fuzz target of `fuzz/`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Target {
+    /// Any bytes to the checker and the loader: a verdict or an error, never a panic.
+    Parse,
+    /// Edits of the real image: the checker, the library and the kernel model agree.
+    Differential,
+}
+
+impl Target {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Parse => "parse",
+            Self::Differential => "differential",
+        }
+    }
+}
+
+pub fn run(seconds: u64, only: Option<Target>) -> Result<()> {
     ensure_nightly()?;
     ensure_cargo_fuzz()?;
-    let corpus = project_root().join("target/fuzz/corpus").join(TARGET);
-    write_seeds(&corpus)?;
+    let targets = only.map_or(vec![Target::Parse, Target::Differential], |t| vec![t]);
+    for target in targets {
+        fuzz(target, seconds)?;
+    }
+    Ok(())
+}
+
+fn fuzz(target: Target, seconds: u64) -> Result<()> {
+    let name = target.name();
+    let corpus = project_root().join("target/fuzz/corpus").join(name);
+    match target {
+        Target::Parse => write_seeds(&corpus)?,
+        Target::Differential => write_edit_seeds(&corpus)?,
+    }
     eprintln!(
-        "fuzzing `{TARGET}` for {seconds} s (the first run builds with sanitizers: a few minutes)"
+        "fuzzing `{name}` for {seconds} s (the first run builds with sanitizers: a few minutes)"
     );
     let mut fuzz = nightly_cargo();
     fuzz.current_dir(project_root().join("fuzz"))
-        .args(["fuzz", "run", TARGET])
+        .args(["fuzz", "run", name])
         .arg(&corpus)
         .arg("--")
         .arg(format!("-max_total_time={seconds}"))
         .arg("-max_len=65536")
         .arg("-print_final_stats=1");
-    cmd::run(&mut fuzz)
-        .context("the fuzzer found a crash (see the artifact path above) or could not run")
+    cmd::run(&mut fuzz).with_context(|| {
+        format!("the `{name}` fuzzer found a crash (see the artifact path above) or could not run")
+    })
+}
+
+/// Edit scripts for `differential` (ten bytes an edit, see
+/// `purgatory_differential::apply_edits`), deterministic so runs compare, and
+/// the real image whole.
+fn write_edit_seeds(corpus: &Path) -> Result<()> {
+    std::fs::create_dir_all(corpus)?;
+    let real = std::fs::read(project_root().join(EMBEDDED_PATH))
+        .context("reading the embedded purgatory")?;
+    std::fs::write(corpus.join("seed-purgatory"), &real)?;
+    let mut rng = fastrand::Rng::with_seed(0xd1ff);
+    for i in 0..MUTANTS {
+        let script: Vec<u8> = (0..10 * (1 + i % 3)).map(|_| rng.u8(..)).collect();
+        std::fs::write(corpus.join(format!("seed-edits-{i:02}")), script)?;
+    }
+    Ok(())
 }
 
 fn nightly_cargo() -> Command {

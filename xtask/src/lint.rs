@@ -1,8 +1,9 @@
 //! `cargo xtask lint`: formatting and clippy, for the host crates, the
-//! purgatory's host-tested logic, and the purgatory and the register probe on
-//! their own target with their own flags.
+//! purgatory's host-tested logic, the loader core and its example without
+//! std on bare metal, and the purgatory and the register probe on their own
+//! target with their own flags.
 
-use crate::build::{probe_cargo, purgatory_cargo};
+use crate::build::{TARGET, probe_cargo, purgatory_cargo};
 use crate::cmd::{self, cargo};
 use anyhow::Result;
 
@@ -39,6 +40,25 @@ pub fn run() -> Result<()> {
         "-D",
         "warnings",
     ]))?;
+    // The loader core without std, and its no_std example (with the loader
+    // and as the baseline it is measured against), on bare metal.
+    for (package, features) in [
+        ("purgatory-host", "--no-default-features"),
+        ("no-std-loader", "--features="),
+        ("no-std-loader", "--features=baseline"),
+    ] {
+        cmd::run(cargo().args([
+            "clippy",
+            "--package",
+            package,
+            features,
+            "--target",
+            TARGET,
+            "--",
+            "-D",
+            "warnings",
+        ]))?;
+    }
     cmd::run(purgatory_cargo("clippy").args(["--", "-D", "warnings"]))?;
     cmd::run(probe_cargo("clippy").args(["--", "-D", "warnings"]))
 }

@@ -15,6 +15,7 @@ mod e2e;
 mod fuzz;
 mod kernel;
 mod lint;
+mod no_std;
 mod test;
 
 use clap::{Parser, Subcommand};
@@ -49,11 +50,16 @@ enum Command {
     Lint,
     /// Measure hosted verification throughput against host `sha2`.
     Bench,
-    /// Fuzz the checker and loader with libFuzzer (installs nightly and cargo-fuzz if missing).
+    /// Build the no_std loader for bare metal, check it has no SIMD code, print the loader core's size.
+    NoStd,
+    /// Fuzz the checker and loader, and their agreement with the kernel, with libFuzzer (installs nightly and cargo-fuzz if missing).
     Fuzz {
-        /// How long to run.
+        /// How long to run each target.
         #[arg(long, default_value_t = 60)]
         seconds: u64,
+        /// Only this target (`parse` or `differential`); both by default.
+        #[arg(long)]
+        target: Option<fuzz::Target>,
     },
     /// Boot a Debian kernel in QEMU and kexec through the purgatory: real kernel, register probe, refusals.
     E2e(e2e::Options),
@@ -69,8 +75,9 @@ fn main() -> ExitCode {
         Command::Test => test::run().map(|()| ExitCode::SUCCESS),
         Command::Lint => lint::run().map(|()| ExitCode::SUCCESS),
         Command::Bench => bench::run().map(|()| ExitCode::SUCCESS),
+        Command::NoStd => no_std::run().map(|()| ExitCode::SUCCESS),
         Command::E2e(options) => e2e::run(&options).map(|()| ExitCode::SUCCESS),
-        Command::Fuzz { seconds } => fuzz::run(seconds).map(|()| ExitCode::SUCCESS),
+        Command::Fuzz { seconds, target } => fuzz::run(seconds, target).map(|()| ExitCode::SUCCESS),
         Command::Kernel => kernel::run().map(|()| ExitCode::SUCCESS),
     };
     result.unwrap_or_else(|err| {

@@ -9,12 +9,12 @@ use goblin::elf::section_header::{SHN_LORESERVE, SHN_UNDEF, SHT_NOBITS};
 use goblin::elf::sym::st_type;
 use goblin::elf64::header::Header;
 use goblin::elf64::program_header::{ProgramHeader, SIZEOF_PHDR};
-use goblin::elf64::section_header::SectionHeader;
+use goblin::elf64::section_header::{SIZEOF_SHDR, SectionHeader};
 use goblin::elf64::sym::Sym;
 use scroll::{LE, Pwrite};
 
 use crate::error::{Error, Result};
-use crate::field::{E_PHENTSIZE, E_PHNUM, E_PHOFF, Field, ST_INFO};
+use crate::field::{E_PHENTSIZE, E_PHNUM, E_PHOFF, E_SHNUM, E_SHOFF, Field, ST_INFO};
 use crate::layout::{Layout, Named, Table, position, range, read_header, record};
 
 /// An image and where its tables were when it was read.
@@ -201,6 +201,48 @@ impl Elf {
         value: u64,
     ) -> Result<()> {
         self.write(self.named_section(name)?.at, field, value)
+    }
+
+    /// Appends a section: `data` at the end of the file, then a copy of the
+    /// section header table with `header` after its entries (`sh_offset` and
+    /// `sh_size` set to where `data` went), both 8-byte aligned. Before the
+    /// old end of the file only `e_shoff` and `e_shnum` change. The image is
+    /// read again, so a name the new section shares with another is then
+    /// ambiguous. Returns the new section's index.
+    pub fn append_section(&mut self, mut header: SectionHeader, data: &[u8]) -> Result<usize> {
+        let old = self.header()?;
+        let index = usize::from(old.e_shnum);
+        let full = Error::TableFull {
+            table: "section header table",
+        };
+        let shnum = u16::try_from(index + 1).map_err(|_| full.clone())?;
+        let table = range(
+            &self.bytes,
+            old.e_shoff,
+            (index * SIZEOF_SHDR) as u64,
+            "the section header table",
+        )?;
+        let mut entries = self.bytes[table].to_vec();
+        self.pad_to(align_of::<u64>());
+        header.sh_offset = self.bytes.len() as u64;
+        header.sh_size = data.len() as u64;
+        self.bytes.extend_from_slice(data);
+        entries.resize((index + 1) * SIZEOF_SHDR, 0);
+        entries
+            .pwrite_with(header, index * SIZEOF_SHDR, LE)
+            .map_err(|_| full)?;
+        self.pad_to(align_of::<SectionHeader>());
+        let shoff = self.bytes.len() as u64;
+        self.bytes.extend_from_slice(&entries);
+        self.set_header(E_SHOFF, shoff)?;
+        self.set_header(E_SHNUM, shnum.into())?;
+        *self = Self::parse(core::mem::take(&mut self.bytes))?;
+        Ok(index)
+    }
+
+    fn pad_to(&mut self, align: usize) {
+        let len = self.bytes.len().next_multiple_of(align);
+        self.bytes.resize(len, 0);
     }
 
     /// Overwrites the name in place, NUL-padded: `new` must not be longer.

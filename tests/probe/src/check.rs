@@ -1,21 +1,23 @@
 //! The checks: every register against the expectation page, the selectors,
-//! RFLAGS.IF, the GDT the purgatory loaded, CR0/CR4 against what the kexec set
-//! up, and the hash path the purgatory took against the one CPUID and
-//! `purgatory_flags` demand. Each check prints one line.
+//! RFLAGS.IF and DF, the GDT the purgatory loaded, the IDT it put back, CR0/CR4
+//! against what the kexec set up, and the hash path the purgatory took against
+//! the one CPUID and `purgatory_flags` demand. Each check prints one line.
 
 use crate::port::Serial;
-use crate::saved::Saved;
+use crate::saved::{Saved, TableRegister};
 use core::ptr::read_volatile;
 use e2e_protocol::control::{
     CR0_EM, CR0_MP, CR0_TS, CR4_LA57, CR4_OSFXSR, CR4_OSXMMEXCPT, CR4_PAE, CR4_SSE_BITS,
 };
-use e2e_protocol::protocol::{PROBE_CPU, PROBE_CR, PROBE_PATH};
+use e2e_protocol::protocol::{PROBE_CPU, PROBE_CR, PROBE_GDT, PROBE_IDT, PROBE_PATH};
+use e2e_protocol::tables::IDT_NULL;
 use e2e_protocol::trace::{self, BSWAP_MASK};
 use e2e_protocol::{EXPECTATION_MAGIC, Expectation, reg_name};
 use purgatory_abi::{BOOT_CS, BOOT_DS, Cpuid, ENTRY64_REG_COUNT, HashPath};
 
 const PAGE_SIZE: u64 = 4096;
 const RFLAGS_IF: u64 = 1 << 9;
+const RFLAGS_DF: u64 = 1 << 10;
 
 /// Descriptor bits (Intel SDM vol. 3, 3.4.5).
 const DESC_WRITABLE: u64 = 1 << 41;
@@ -40,6 +42,7 @@ pub fn run(out: &mut Serial, saved: &Saved) -> bool {
     ok &= selectors(out, saved);
     ok &= rflags(out, saved.rflags);
     ok &= gdt(out, saved, &expected);
+    ok &= idt(out, saved, &expected);
     ok &= control_registers(out, saved, &expected);
     ok &= hash_path(out, saved, &expected);
     ok
@@ -113,13 +116,20 @@ fn selectors(out: &mut Serial, saved: &Saved) -> bool {
     ok
 }
 
+/// Interrupts off, and the string direction forward (the purgatory executes
+/// `cld` at entry; the boot protocol's code relies on DF = 0).
 fn rflags(out: &mut Serial, rflags: u64) -> bool {
-    out.str("PROBE: rflags = ").hex(rflags);
-    if rflags & RFLAGS_IF == 0 {
-        out.str(" IF=0 ok\n");
+    out.str("PROBE: rflags = ")
+        .hex(rflags)
+        .str(" IF=")
+        .str(bit(rflags, RFLAGS_IF))
+        .str(" DF=")
+        .str(bit(rflags, RFLAGS_DF));
+    if rflags & (RFLAGS_IF | RFLAGS_DF) == 0 {
+        out.str(" ok\n");
         true
     } else {
-        out.str(" IF=1 MISMATCH, interrupts must be off\n");
+        out.str(" MISMATCH, interrupts must be off and DF clear\n");
         false
     }
 }
@@ -128,11 +138,9 @@ fn rflags(out: &mut Serial, rflags: u64) -> bool {
 /// kernel loads its own), cover both boot selectors, and hold flat 64-bit code
 /// at `BOOT_CS` and flat writable data at `BOOT_DS`.
 fn gdt(out: &mut Serial, saved: &Saved, expected: &Expectation) -> bool {
-    let (base, limit) = (saved.gdt_base(), u64::from(saved.gdt_limit()));
-    out.str("PROBE: gdtr base = ")
-        .hex(base)
-        .str(" limit = ")
-        .hex(limit);
+    let gdtr = saved.gdtr();
+    let (base, limit, end) = (gdtr.base, gdtr.limit, gdtr.end());
+    table_line(out, PROBE_GDT, &gdtr);
     let needed = u64::from(BOOT_DS) + 7;
     if limit < needed {
         out.str(" MISMATCH, the limit must cover selector ")
@@ -140,8 +148,7 @@ fn gdt(out: &mut Serial, saved: &Saved, expected: &Expectation) -> bool {
             .str("\n");
         return false;
     }
-    let end = base.wrapping_add(limit).wrapping_add(1);
-    if base < expected.purgatory_start || end > expected.purgatory_end || end < base {
+    if base < expected.purgatory_start || end > expected.purgatory_end {
         out.str(" MISMATCH, not inside the purgatory image ")
             .hex(expected.purgatory_start)
             .str("..")
@@ -176,6 +183,42 @@ fn gdt(out: &mut Serial, saved: &Saved, expected: &Expectation) -> bool {
         "flat 4 GiB ring-0 writable data",
     );
     code_ok && data_ok
+}
+
+/// The IDT must be the one the kexec left, never the purgatory's own: the
+/// next kernel reuses the purgatory's memory, so gates there would send an
+/// early exception into whatever is written over them. Up to Linux 6.14 the
+/// kexec leaves base 0 and limit 0.
+fn idt(out: &mut Serial, saved: &Saved, expected: &Expectation) -> bool {
+    let idtr = saved.idtr();
+    table_line(out, PROBE_IDT, &idtr);
+    if idtr.base < expected.purgatory_end && expected.purgatory_start < idtr.end() {
+        out.str(" MISMATCH, inside the purgatory image ")
+            .hex(expected.purgatory_start)
+            .str("..")
+            .hex(expected.purgatory_end)
+            .str(": its IDT was left loaded\n");
+        return false;
+    }
+    if expected.idt == IDT_NULL {
+        if idtr.base != 0 || idtr.limit != 0 {
+            out.str(" MISMATCH, the kexec left a null IDT (base 0, limit 0)\n");
+            return false;
+        }
+        out.str(" ok (null, as the kexec left it)\n");
+    } else {
+        out.str(" ok (outside the purgatory image: the kexec's)\n");
+    }
+    true
+}
+
+/// `PROBE-GDT: base=0x… limit=0x…`, the start of a line its check ends.
+fn table_line(out: &mut Serial, marker: &str, table: &TableRegister) {
+    out.str(marker)
+        .str(" base=")
+        .hex(table.base)
+        .str(" limit=")
+        .hex(table.limit);
 }
 
 fn descriptor_base(desc: u64) -> u64 {

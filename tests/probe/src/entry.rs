@@ -40,6 +40,7 @@ global_asm!(
     fs = const offset_of!(Saved, fs),
     gs = const offset_of!(Saved, gs),
     gdtr = const offset_of!(Saved, gdtr),
+    idtr = const offset_of!(Saved, idtr),
     cr0 = const offset_of!(Saved, cr0),
     cr3 = const offset_of!(Saved, cr3),
     cr4 = const offset_of!(Saved, cr4),

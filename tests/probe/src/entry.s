@@ -35,6 +35,7 @@ probe_start:
     mov word ptr [rip + {saved} + {fs}], fs
     mov word ptr [rip + {saved} + {gs}], gs
     sgdt [rip + {saved} + {gdtr}]
+    sidt [rip + {saved} + {idtr}]
     /* Control registers last: `mov` from CRn leaves the flags undefined. */
     mov rax, cr0
     mov [rip + {saved} + {cr0}], rax

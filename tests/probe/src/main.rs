@@ -2,7 +2,8 @@
 //! in place of a kernel. Entered from the purgatory, it records the CPU state,
 //! compares every general register with the `entry64_regs` the loader wrote
 //! (RSI points at a copy, see `e2e_protocol::Expectation`), checks CS = 0x10, DS/ES/SS/FS/GS =
-//! 0x18, RFLAGS.IF = 0 and the GDT, prints one line per check and a verdict on
+//! 0x18, RFLAGS.IF = 0 and DF = 0, the GDT and the IDT (the kexec's again, not
+//! the purgatory's), prints one line per check and a verdict on
 //! COM1, and exits QEMU through `isa-debug-exit` with a pass or fail code.
 //! It also checks that CR0 and CR4 are what the kexec set up (the purgatory's
 //! SHA-NI path turns SSE on and must turn it off again) and that the hash path
@@ -30,7 +31,7 @@ extern "C" fn probe_main() -> ! {
     out.str("\n");
     if check::run(&mut out, &saved) {
         out.str(PROBE_PASS)
-            .str(": all 17 entry registers, 6 selectors, RFLAGS.IF, the GDT, CR0/CR4 and the hash path are as expected\n");
+            .str(": all 17 entry registers, 6 selectors, RFLAGS.IF and DF, the GDT, the IDT, CR0/CR4 and the hash path are as expected\n");
         exit_qemu(EXIT_PASS)
     }
     out.str(PROBE_FAIL)

@@ -21,6 +21,8 @@ pub struct Saved {
     pub gs: u16,
     /// `sgdt`'s 10 bytes: limit (u16), then base (u64), unaligned.
     pub gdtr: [u8; 10],
+    /// `sidt`'s, likewise.
+    pub idtr: [u8; 10],
     pub cr0: u64,
     pub cr3: u64,
     pub cr4: u64,
@@ -30,15 +32,36 @@ pub struct Saved {
 
 pub const XMM_COUNT: usize = 16;
 
-impl Saved {
-    pub fn gdt_limit(&self) -> u16 {
-        u16::from_le_bytes([self.gdtr[0], self.gdtr[1]])
+/// A descriptor-table register as `sgdt` and `sidt` store it.
+#[derive(Clone, Copy)]
+pub struct TableRegister {
+    pub base: u64,
+    pub limit: u64,
+}
+
+impl TableRegister {
+    fn from_bytes(bytes: &[u8; 10]) -> Self {
+        let mut base = [0u8; 8];
+        base.copy_from_slice(&bytes[2..]);
+        Self {
+            base: u64::from_le_bytes(base),
+            limit: u16::from_le_bytes([bytes[0], bytes[1]]).into(),
+        }
     }
 
-    pub fn gdt_base(&self) -> u64 {
-        let mut base = [0u8; 8];
-        base.copy_from_slice(&self.gdtr[2..]);
-        u64::from_le_bytes(base)
+    /// One past its last byte; a table that would wrap ends at `u64::MAX`.
+    pub fn end(&self) -> u64 {
+        self.base.saturating_add(self.limit).saturating_add(1)
+    }
+}
+
+impl Saved {
+    pub fn gdtr(&self) -> TableRegister {
+        TableRegister::from_bytes(&self.gdtr)
+    }
+
+    pub fn idtr(&self) -> TableRegister {
+        TableRegister::from_bytes(&self.idtr)
     }
 }
 
@@ -69,6 +92,7 @@ const ZERO_SAVED: Saved = Saved {
     fs: 0,
     gs: 0,
     gdtr: [0; 10],
+    idtr: [0; 10],
     cr0: 0,
     cr3: 0,
     cr4: 0,

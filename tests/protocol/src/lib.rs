@@ -7,8 +7,8 @@
 //!   where the purgatory lies, the CR0/CR4 the kexec hands over, the
 //!   `purgatory_flags` it set and where the digest is), so the probe can compare
 //!   every register with what was asked rather than with values baked into it.
-//! * What the hand-off must show ([`control`], [`trace`]): which CR0/CR4
-//!   Linux's kexec leaves for the purgatory, and the trace the SHA-NI path
+//! * What the hand-off must show ([`control`], [`tables`], [`trace`]): which
+//!   CR0/CR4 and IDT Linux's kexec leaves for the purgatory, and the trace the SHA-NI path
 //!   leaves in the XMM registers (which path must run is
 //!   `purgatory_abi::HashPath`'s rule).
 //! * The **guest protocol**: the markers the guests print on the serial port
@@ -21,14 +21,15 @@
 
 pub mod control;
 pub mod kdump;
+pub mod tables;
 pub mod trace;
 
 use core::mem::{offset_of, size_of};
 use purgatory_abi::{ENTRY64_REG_COUNT, Entry64Regs};
 
-/// First word of the expectation page: "KXPROBE2" in memory order (2: the
-/// page grew the control-register and hash-path fields).
-pub const EXPECTATION_MAGIC: u64 = u64::from_le_bytes(*b"KXPROBE2");
+/// First word of the expectation page: "KXPROBE3" in memory order (2: the
+/// page grew the control-register and hash-path fields; 3: the IDT).
+pub const EXPECTATION_MAGIC: u64 = u64::from_le_bytes(*b"KXPROBE3");
 
 /// The page RSI points at when the probe is entered.
 #[repr(C)]
@@ -58,6 +59,10 @@ pub struct Expectation {
     /// Offset of `purgatory_sha256_digest` in the purgatory image. The digest
     /// covers this page, so the page cannot hold it; the probe reads it there.
     pub digest_offset: u64, // 0xc8
+    /// The IDT the kexec left, which the purgatory must load again before
+    /// the hand-off: [`tables::IDT_NULL`] or [`tables::IDT_KEXEC_OWN`]
+    /// (see [`tables::kexec_idt`]).
+    pub idt: u64, // 0xd0
 }
 
 /// Bytes of the expectation block at the start of the page.
@@ -67,7 +72,8 @@ const _: () = assert!(offset_of!(Expectation, regs) == 0x08);
 const _: () = assert!(offset_of!(Expectation, purgatory_start) == 0x90);
 const _: () = assert!(offset_of!(Expectation, cr0) == 0xa0);
 const _: () = assert!(offset_of!(Expectation, digest_offset) == 0xc8);
-const _: () = assert!(EXPECTATION_SIZE == 0xd0);
+const _: () = assert!(offset_of!(Expectation, idt) == 0xd0);
+const _: () = assert!(EXPECTATION_SIZE == 0xd8);
 
 impl Expectation {
     /// The little-endian bytes the loader puts at the start of the page.
@@ -82,6 +88,7 @@ impl Expectation {
             self.cr4_mask,
             self.purgatory_flags,
             self.digest_offset,
+            self.idt,
         ]);
         for (chunk, word) in out.chunks_exact_mut(8).zip(words) {
             chunk.copy_from_slice(&word.to_le_bytes());
@@ -148,6 +155,10 @@ pub mod protocol {
     pub const PROBE_CPU: &str = "PROBE-CPU:";
     /// `PROBE-PATH: sha-ni|software`: the hash path the XMM registers show.
     pub const PROBE_PATH: &str = "PROBE-PATH:";
+    /// `PROBE-GDT: base=0x… limit=0x…`: the GDTR at the probe's entry.
+    pub const PROBE_GDT: &str = "PROBE-GDT:";
+    /// `PROBE-IDT: base=0x… limit=0x…`: the IDTR at the probe's entry.
+    pub const PROBE_IDT: &str = "PROBE-IDT:";
     /// The e2e `/init`'s verdict lines start with these.
     pub const INIT_PASS: &str = "E2E-PASS";
     /// See [`INIT_PASS`].
@@ -245,9 +256,10 @@ mod tests {
             cr4_mask: control::CR4_KNOWN,
             purgatory_flags: 1,
             digest_offset: 0x4a0,
+            idt: tables::IDT_KEXEC_OWN,
         };
         let bytes = e.to_bytes();
-        assert_eq!(&bytes[..8], b"KXPROBE2");
+        assert_eq!(&bytes[..8], b"KXPROBE3");
         assert_eq!(bytes[0x08..0x10], distinctive_regs().rax.to_le_bytes());
         assert_eq!(bytes[0x88..0x90], distinctive_regs().rip.to_le_bytes());
         assert_eq!(bytes[0x90..0x98], 0x1000u64.to_le_bytes());
@@ -256,6 +268,7 @@ mod tests {
         assert_eq!(bytes[0xb8..0xc0], control::CR4_KNOWN.to_le_bytes());
         assert_eq!(bytes[0xc0..0xc8], 1u64.to_le_bytes());
         assert_eq!(bytes[0xc8..0xd0], 0x4a0u64.to_le_bytes());
+        assert_eq!(bytes[0xd0..0xd8], tables::IDT_KEXEC_OWN.to_le_bytes());
     }
 
     #[test]

@@ -129,7 +129,8 @@ pub struct Args {
 pub struct TestOptions {
     /// IMAGE is a flat payload entered at load + --entry-offset, not a bzImage.
     /// RSI then points at an expectation page (magic, entry64_regs, the CR0/CR4
-    /// the kexec sets up, purgatory_flags, the digest's offset in the purgatory)
+    /// the kexec sets up, purgatory_flags, the digest's offset in the purgatory,
+    /// the IDT the running kernel's kexec leaves)
     /// and every other register holds a distinctive value: the register probe's
     /// protocol.
     #[arg(long, conflicts_with_all = ["initrd", "append", "reuse_cmdline", "load_panic"])]
@@ -148,6 +149,32 @@ pub struct TestOptions {
     /// The purgatory must then refuse to start the image.
     #[arg(long, value_name = "SEGMENT[+OFFSET]", value_parser = parse_corruption)]
     pub corrupt_after_digest: Option<CorruptionSpec>,
+
+    /// After the digest is computed, append {ADDR, LEN} to the purgatory's
+    /// region table: memory nothing loads. At an address the kexec does not
+    /// map, the purgatory must report a page fault and apply --on-failure.
+    #[arg(long, value_name = "ADDR:LEN", value_parser = parse_test_region)]
+    pub test_region: Option<TestRegionSpec>,
+}
+
+/// `--test-region`'s value.
+#[cfg(feature = "e2e")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TestRegionSpec {
+    pub start: u64,
+    pub len: u64,
+}
+
+/// `ADDR:LEN`.
+#[cfg(feature = "e2e")]
+fn parse_test_region(text: &str) -> Result<TestRegionSpec, String> {
+    let (start, len) = text
+        .split_once(':')
+        .ok_or_else(|| format!("{text:?}: expected ADDR:LEN"))?;
+    Ok(TestRegionSpec {
+        start: parse_u64(start)?,
+        len: parse_u64(len)?,
+    })
 }
 
 /// `--corrupt-after-digest`'s value.
@@ -200,6 +227,7 @@ mod tests {
             "--corrupt-after-digest=kernel",
             "--entry-offset=4",
             "--load-addr=0",
+            "--test-region=0x1000:0x10",
         ] {
             assert!(
                 Args::try_parse_from(["kexec-load", "x", option]).is_err(),
@@ -234,6 +262,32 @@ mod tests {
         );
         assert_eq!(parse_corruption("initrd"), Ok(spec("initrd", None)));
         assert!(parse_corruption("initrd+x").is_err());
+    }
+
+    #[cfg(feature = "e2e")]
+    #[test]
+    fn test_region_specs() {
+        assert_eq!(
+            parse_test_region("0x1000000000:0x1000"),
+            Ok(TestRegionSpec {
+                start: 1 << 36,
+                len: 0x1000
+            })
+        );
+        assert!(
+            parse_test_region("0x1000")
+                .unwrap_err()
+                .contains("ADDR:LEN")
+        );
+        assert!(parse_test_region("0x1000:x").is_err());
+        let args = Args::try_parse_from(["kexec-load", "x", "--test-region", "4096:16"]).unwrap();
+        assert_eq!(
+            args.test.test_region,
+            Some(TestRegionSpec {
+                start: 4096,
+                len: 16
+            })
+        );
     }
 
     #[test]

@@ -14,8 +14,8 @@
 //! `crashkernel=` reservation and builds what a capture kernel needs.
 //!
 //! The `e2e` feature adds the QEMU suite's test payloads: a flat payload that
-//! gets the register probe's expectation page, and a byte flipped after the
-//! digest was computed.
+//! gets the register probe's expectation page, and a byte flipped or a region
+//! added after the digest was computed.
 
 pub mod bzimage;
 pub mod console;

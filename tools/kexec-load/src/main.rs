@@ -42,6 +42,8 @@ enum Error {
     Plan(plan::PlanError),
     #[cfg(feature = "e2e")]
     Corrupt(plan::CorruptError),
+    #[cfg(feature = "e2e")]
+    TestRegion(plan::TestRegionError),
     /// The plan could not be written to stdout (a dry run's only output).
     Output(io::Error),
     Rules(Vec<String>),
@@ -67,6 +69,8 @@ impl fmt::Display for Error {
             Self::Plan(error) => write!(f, "{error}"),
             #[cfg(feature = "e2e")]
             Self::Corrupt(error) => write!(f, "{error}"),
+            #[cfg(feature = "e2e")]
+            Self::TestRegion(error) => write!(f, "{error}"),
             Self::Output(error) => write!(f, "cannot print the plan: {error}"),
             Self::Rules(violations) => {
                 write!(f, "the segment list breaks the kernel's rules:")?;
@@ -121,7 +125,7 @@ fn run(args: &Args) -> Result<(), Error> {
     };
     let plan = plan::build(request, &map).map_err(Error::Plan)?;
     #[cfg(feature = "e2e")]
-    let plan = corrupt(plan, args)?;
+    let plan = after_digest(plan, args)?;
     show(&plan, warnings, args)?;
     load(&plan, &map, args)
 }
@@ -145,6 +149,7 @@ fn payload<'a>(args: &Args, path: &Path, bytes: &'a [u8]) -> Result<Payload<'a>,
             bytes,
             entry_offset: args.test.entry_offset,
             load_addr: args.test.load_addr,
+            kexec_idt: running_kexec_idt(),
         });
     }
     let image = bzimage::BzImage::parse(bytes).map_err(|error| Error::BzImage {
@@ -158,12 +163,16 @@ fn payload<'a>(args: &Args, path: &Path, bytes: &'a [u8]) -> Result<Payload<'a>,
     })
 }
 
-/// `--corrupt-after-digest`, if given.
+/// `--corrupt-after-digest` and `--test-region`, if given.
 #[cfg(feature = "e2e")]
-fn corrupt(mut plan: plan::Plan, args: &Args) -> Result<plan::Plan, Error> {
+fn after_digest(mut plan: plan::Plan, args: &Args) -> Result<plan::Plan, Error> {
     if let Some(spec) = &args.test.corrupt_after_digest {
         plan.corrupt(&spec.segment, spec.offset)
             .map_err(Error::Corrupt)?;
+    }
+    if let Some(spec) = args.test.test_region {
+        plan.add_test_region(spec.start, spec.len)
+            .map_err(Error::TestRegion)?;
     }
     Ok(plan)
 }
@@ -277,6 +286,13 @@ fn running_with_5level_paging() -> bool {
             .find(|line| line.starts_with("flags"))
             .is_some_and(|flags| flags.split_whitespace().any(|flag| flag == "la57"))
     })
+}
+
+/// The IDT the running kernel's kexec leaves, by its release.
+#[cfg(feature = "e2e")]
+fn running_kexec_idt() -> u64 {
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    e2e_protocol::tables::kexec_idt(release.trim())
 }
 
 /// A seed when none is given; printed in the plan, so a run can be repeated.

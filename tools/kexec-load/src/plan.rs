@@ -19,6 +19,8 @@ mod patch;
 #[cfg(feature = "e2e")]
 mod raw;
 mod segment;
+#[cfg(feature = "e2e")]
+mod test_region;
 #[cfg(test)]
 mod tests;
 
@@ -28,7 +30,7 @@ use crate::layout::{Layout, Policy};
 use crate::memmap::MemoryRange;
 use crate::number::hex;
 use crate::report::{
-    Corruption, DigestReport, HashChoice, PlanReport, PurgatoryReport, SegmentReport,
+    Corruption, DigestReport, HashChoice, PlanReport, PurgatoryReport, SegmentReport, TestRegion,
 };
 use crate::request::{Payload, Request};
 use assembly::Assembly;
@@ -39,6 +41,8 @@ pub use crash::ELFCOREHDR;
 pub use error::PlanError;
 use purgatory_abi::{Entry64Regs, FailurePolicy, Sha256Digest};
 pub use segment::PlannedSegment;
+#[cfg(feature = "e2e")]
+pub use test_region::TestRegionError;
 
 /// Everything `kexec_load` needs, and what to tell the user about it.
 #[derive(Debug, Clone)]
@@ -72,6 +76,9 @@ pub struct Plan {
     pub corruption: Option<Corruption>,
     /// A crash kernel's reservation, core headers and memory map (`-p`).
     pub crash: Option<CrashReport>,
+    /// The region `--test-region` appended after the digest; only the `e2e`
+    /// feature has the option.
+    pub test_region: Option<TestRegion>,
 }
 
 /// Builds the plan for `request` in the RAM of `map`.
@@ -113,11 +120,13 @@ pub fn build(request: Request<'_>, map: &[MemoryRange]) -> Result<Plan, PlanErro
             bytes,
             entry_offset,
             load_addr,
+            kexec_idt,
         } => {
             let payload = raw::RawPayload {
                 bytes,
                 entry_offset,
                 load_addr,
+                kexec_idt,
             };
             raw::assemble(&mut site, payload, request.host_5level, purgatory_flags)?
         }
@@ -147,6 +156,7 @@ pub fn build(request: Request<'_>, map: &[MemoryRange]) -> Result<Plan, PlanErro
         notes: site.notes,
         corruption: None,
         crash,
+        test_region: None,
     })
 }
 
@@ -173,6 +183,18 @@ impl Plan {
         Ok(self.corruption.insert(corruption))
     }
 
+    /// Appends `{start, len}` to the purgatory's region table after the
+    /// digest was computed (the test switch): memory the plan does not load.
+    #[cfg(feature = "e2e")]
+    pub fn add_test_region(
+        &mut self,
+        start: u64,
+        len: u64,
+    ) -> Result<&TestRegion, TestRegionError> {
+        let region = test_region::append(&mut self.segments, start, len)?;
+        Ok(self.test_region.insert(region))
+    }
+
     /// The plan as data, with `warnings` the tool printed on stderr.
     pub fn report(&self, warnings: Vec<String>) -> PlanReport {
         PlanReport {
@@ -196,6 +218,7 @@ impl Plan {
             on_failure: self.on_failure,
             corruption: self.corruption.clone(),
             crash: self.crash.clone(),
+            test_region: self.test_region.clone(),
             notes: self.notes.clone(),
             warnings,
         }

@@ -8,7 +8,8 @@ use crate::plan::Plan;
 use purgatory_abi::FailurePolicy;
 use std::io::{self, Write};
 
-/// Prints the plan, and the byte `--corrupt-after-digest` flipped.
+/// Prints the plan, the byte `--corrupt-after-digest` flipped and the region
+/// `--test-region` added.
 pub fn print(plan: &Plan, out: &mut impl Write) -> io::Result<()> {
     writeln!(out, "kexec-load: {}", plan.what)?;
     segments(plan, out)?;
@@ -22,6 +23,9 @@ pub fn print(plan: &Plan, out: &mut impl Write) -> io::Result<()> {
     }
     if let Some(corruption) = &plan.corruption {
         writeln!(out, "  {corruption}")?;
+    }
+    if let Some(region) = &plan.test_region {
+        writeln!(out, "  {region}")?;
     }
     Ok(())
 }

@@ -44,6 +44,10 @@ pub struct PlanReport {
     /// absent from the line for any other load.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub crash: Option<CrashReport>,
+    /// The region `--test-region` appended to the purgatory's table after the
+    /// digest (the `e2e` feature); absent from the line when unused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_region: Option<TestRegion>,
     /// What the plan tells the user besides the table.
     pub notes: Vec<String>,
     /// What was also printed on stderr as a warning.
@@ -137,6 +141,28 @@ impl fmt::Display for Corruption {
             self.offset,
             self.before,
             self.after
+        )
+    }
+}
+
+/// A region appended to the purgatory's table after the digest was computed,
+/// for memory the plan does not load (a test of the purgatory's exception
+/// handling: the suite gives an address the kexec does not map).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TestRegion {
+    /// Its index in the table: the segment the purgatory names.
+    pub region: usize,
+    pub start: u64,
+    pub len: u64,
+}
+
+/// The plan's line for it.
+impl fmt::Display for TestRegion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "TEST: region {} at {:#x}, {:#x} bytes, added to the purgatory's table after the digest: the purgatory must fault on it or refuse the image",
+            self.region, self.start, self.len
         )
     }
 }

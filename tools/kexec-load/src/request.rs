@@ -72,6 +72,9 @@ pub enum Payload<'a> {
         bytes: &'a [u8],
         entry_offset: u64,
         load_addr: Option<u64>,
+        /// The IDT the running kernel's kexec leaves
+        /// (`e2e_protocol::tables::kexec_idt`), for the expectation page.
+        kexec_idt: u64,
     },
 }
 

@@ -90,6 +90,35 @@ fn a_program_header_is_appended_to_a_bare_header() {
 }
 
 #[test]
+fn an_appended_section_goes_at_the_end_with_its_bytes() {
+    let original = fixture();
+    let mut elf = Elf::parse(original.as_slice()).unwrap();
+    let symtab = elf.section(".symtab").unwrap();
+    let copy = elf.section_bytes(".symtab").unwrap().to_vec();
+    let index = elf.append_section(symtab.header, &copy).unwrap();
+    let header = elf.header().unwrap();
+    assert_eq!(usize::from(header.e_shnum), index + 1);
+    assert!(header.e_shoff >= original.len() as u64 && header.e_shoff.is_multiple_of(8));
+    let added = elf.section_at(index).unwrap();
+    assert_eq!(added.name, ".symtab");
+    assert!(added.header.sh_offset >= original.len() as u64);
+    assert_eq!(added.header.sh_size, copy.len() as u64);
+    // Only e_shoff and e_shnum changed before the old end of the file.
+    let changed = changed(&original, &elf.bytes()[..original.len()]);
+    assert!(
+        changed
+            .iter()
+            .all(|&at| (40..48).contains(&at) || (60..62).contains(&at)),
+        "{changed:?}"
+    );
+    // Both tables are read: every name is now there twice.
+    assert!(matches!(
+        elf.symbol("_start"),
+        Err(Error::Ambiguous { count: 2, .. })
+    ));
+}
+
+#[test]
 fn a_section_header_field_is_written() {
     let (elf, changed) = edited(|elf| elf.set_section(".data", SH_TYPE, SHT_NOBITS.into()));
     let shoff = elf.header().unwrap().e_shoff as usize;

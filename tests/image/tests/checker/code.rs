@@ -3,7 +3,7 @@
 
 use crate::{built_elf, mutated};
 use purgatory_abi::{ENTRY64_REGS_SYMBOL, VERIFY_SYMBOL};
-use purgatory_host::check::{InstructionSite, MAX_FINDINGS_PER_RULE, Violation};
+use purgatory_check::{InstructionSite, MAX_FINDINGS_PER_RULE, Violation};
 
 // --- Rule 10: the disassembly ----------------------------------------------------
 

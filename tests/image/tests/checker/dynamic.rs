@@ -3,7 +3,7 @@
 use crate::mutated;
 use elf_edit::field::SH_TYPE;
 use elf_edit::goblin::elf::section_header::{SHT_DYNAMIC, SHT_PROGBITS, SHT_REL, SHT_RELA};
-use purgatory_host::check::Violation;
+use purgatory_check::Violation;
 
 /// gABI's `SHT_RELR`, which goblin does not name.
 const SHT_RELR: u32 = 19;

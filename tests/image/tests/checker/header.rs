@@ -6,7 +6,7 @@ use elf_edit::field::{
 };
 use elf_edit::goblin::elf::header::{EI_CLASS, EI_DATA, ELFCLASS32, ELFDATA2MSB, EM_386, ET_EXEC};
 use elf_edit::goblin::elf::program_header::{PT_GNU_STACK, PT_INTERP};
-use purgatory_host::check::Violation;
+use purgatory_check::Violation;
 
 // --- Rule 1: the ELF header -------------------------------------------------
 
@@ -124,17 +124,25 @@ fn a_segment_not_linked_at_0_is_reported() {
 
 #[test]
 fn filesz_above_memsz_is_reported() {
-    let mut filesz = 0;
+    let (mut filesz, mut stack_end) = (0, 0);
     let verdict = mutated(|elf| {
         filesz = elf.program_header(0)?.p_filesz;
+        stack_end = elf.symbol("stack_end")?.sym.st_value;
         elf.set_program_header(0, P_MEMSZ, filesz - 1)
     });
+    // The stack in .bss is now past the segment too.
     assert_eq!(
         verdict,
-        [Violation::SegmentSizes {
-            p_filesz: filesz,
-            p_memsz: filesz - 1
-        }]
+        [
+            Violation::SegmentSizes {
+                p_filesz: filesz,
+                p_memsz: filesz - 1
+            },
+            Violation::StackEndOutsideImage {
+                value: stack_end,
+                memsz: filesz - 1
+            }
+        ]
     );
 }
 
@@ -154,7 +162,8 @@ fn a_segment_over_16_mib_in_memory_is_reported() {
 
 #[test]
 fn an_alignment_that_is_not_a_power_of_two_is_reported() {
-    for align in [0, 0x1800, 3] {
+    // Not a power of two, or more than a large page (no placement below 2^52).
+    for align in [0, 0x1800, 3, 4 << 20, 1 << 60] {
         let verdict = mutated(|elf| elf.set_program_header(0, P_ALIGN, align));
         assert_eq!(verdict, [Violation::SegmentAlign { p_align: align }]);
     }
@@ -165,8 +174,11 @@ fn a_segment_past_the_end_of_the_file_is_reported() {
     let mut file_len = 0;
     let verdict = mutated(|elf| {
         file_len = elf.bytes().len() as u64;
-        elf.set_program_header(0, P_FILESZ, file_len + 1)?;
-        elf.set_program_header(0, P_MEMSZ, file_len + 1)
+        assert!(
+            elf.program_header(0)?.p_memsz > file_len,
+            "the zero tail is longer"
+        );
+        elf.set_program_header(0, P_FILESZ, file_len + 1)
     });
     assert_eq!(
         verdict,

@@ -6,7 +6,7 @@ use elf_edit::Elf;
 use elf_edit::field::{E_PHENTSIZE, E_PHNUM};
 use elf_edit::goblin::elf::header::{EM_X86_64, ET_DYN};
 use purgatory_abi::{STACK_END_SYMBOL, VERIFY_SYMBOL};
-use purgatory_host::check::{Violation, check};
+use purgatory_check::{Violation, check};
 
 // --- Purpose-built and foreign inputs ------------------------------------------
 

@@ -7,6 +7,7 @@
 //! they assert (sizes, names) are literals, so a changed constant shows up
 //! here. One module per family of rules.
 
+mod agreement;
 mod code;
 mod dynamic;
 mod header;
@@ -16,22 +17,10 @@ mod simd;
 mod symbols;
 
 use elf_edit::Elf;
-use purgatory_abi::{ENTRY_SYMBOL, PATCHED_SYMBOLS, STACK_END_SYMBOL, VERIFY_SYMBOL};
-use purgatory_host::check::{Violation, check};
+use purgatory_abi::PATCHED_SYMBOLS;
+use purgatory_check::{Violation, check};
+use purgatory_differential::CONTRACT_SYMBOLS;
 use purgatory_tests::built_purgatory;
-
-/// The symbols the contract requires, in the order the checker looks them up.
-const CONTRACT_SYMBOLS: [&str; 9] = [
-    ENTRY_SYMBOL,
-    VERIFY_SYMBOL,
-    STACK_END_SYMBOL,
-    PATCHED_SYMBOLS[0].name,
-    PATCHED_SYMBOLS[1].name,
-    PATCHED_SYMBOLS[2].name,
-    PATCHED_SYMBOLS[3].name,
-    PATCHED_SYMBOLS[4].name,
-    PATCHED_SYMBOLS[5].name,
-];
 
 fn missing_contract_symbols() -> Vec<Violation> {
     CONTRACT_SYMBOLS

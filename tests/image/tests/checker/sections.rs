@@ -7,7 +7,7 @@ use elf_edit::field::{
 };
 use elf_edit::goblin::elf::section_header::{SHF_EXECINSTR, SHT_PROGBITS};
 use purgatory_abi::{ENTRY_SYMBOL, VERIFY_SYMBOL};
-use purgatory_host::check::{SectionProblem, Violation};
+use purgatory_check::{SectionProblem, Violation};
 
 // --- Rule 4: section headers and the symbol table ---------------------------
 

@@ -3,7 +3,7 @@
 
 use crate::{built_elf, mutated};
 use elf_edit::goblin::elf::section_header::SHF_EXECINSTR;
-use purgatory_host::check::{Violation, check};
+use purgatory_check::{Violation, check};
 
 // --- SIMD only in .text.simd, and only after the SSE set-up ------------------------
 

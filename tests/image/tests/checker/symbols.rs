@@ -8,10 +8,10 @@ use elf_edit::goblin::elf::section_header::{SHN_ABS, SHN_COMMON, SHN_UNDEF, SHT_
 use elf_edit::goblin::elf::sym::{STB_LOCAL, STB_WEAK, STT_FUNC, st_type};
 use elf_edit::{Elf, Symbol};
 use purgatory_abi::{
-    ENTRY_SYMBOL, ENTRY64_REGS_SYMBOL, PATCHED_SYMBOLS, SHA256_DIGEST_SYMBOL, STACK_END_SYMBOL,
-    VERIFY_SYMBOL,
+    ENTRY_SYMBOL, ENTRY64_REGS_SYMBOL, PATCHED_SYMBOLS, SEGMENT_DIGESTS_SYMBOL,
+    SHA256_DIGEST_SYMBOL, STACK_END_SYMBOL, VERIFY_SYMBOL,
 };
-use purgatory_host::check::{SectionProblem, Violation};
+use purgatory_check::{SectionProblem, Violation};
 
 /// A function symbol that is not part of the contract, with a name of at least `len` bytes.
 fn other_function(elf: &Elf, len: usize) -> elf_edit::Result<Symbol> {
@@ -85,18 +85,31 @@ fn an_entry_point_off_the_entry_symbol_is_reported() {
 #[test]
 fn entry_and_verify_outside_executable_sections_are_reported() {
     for symbol in [ENTRY_SYMBOL, VERIFY_SYMBOL] {
+        let (value, size) = {
+            let sym = built_elf().symbol(symbol).unwrap().sym;
+            (sym.st_value, sym.st_size)
+        };
         let verdict = mutated(|elf| {
             let data = elf.section(".data")?.index as u64;
             elf.set_symbol(symbol, ST_SHNDX, data)
         });
+        // The code stayed in .text, so it is not inside .data either.
         assert_eq!(
             verdict,
-            [Violation::SymbolSection {
-                symbol,
-                problem: SectionProblem::NotExecutable {
+            [
+                Violation::SymbolSection {
+                    symbol,
+                    problem: SectionProblem::NotExecutable {
+                        section: ".data".into()
+                    }
+                },
+                Violation::SymbolOutsideSection {
+                    symbol,
+                    value,
+                    size,
                     section: ".data".into()
                 }
-            }]
+            ]
         );
     }
 }
@@ -237,9 +250,11 @@ fn a_patched_symbol_outside_the_file_backed_segment_is_reported() {
 
 #[test]
 fn a_patched_symbol_ending_at_the_end_of_the_file_backed_segment_is_fine() {
+    // The per-segment digests are the last patched symbol: put (or keep)
+    // them flush with the end of the file bytes.
     let verdict = mutated(|elf| {
         let filesz = elf.program_header(0)?.p_filesz;
-        elf.set_symbol(SHA256_DIGEST_SYMBOL, ST_VALUE, filesz - 32)
+        elf.set_symbol(SEGMENT_DIGESTS_SYMBOL, ST_VALUE, filesz - 512)
     });
     assert_eq!(verdict, []);
 }

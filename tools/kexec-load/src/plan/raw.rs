@@ -23,6 +23,8 @@ pub struct RawPayload<'a> {
     pub entry_offset: u64,
     /// `--load-addr`; `None`: [`PAYLOAD_MIN`] or the next free 2 MiB boundary.
     pub load_addr: Option<u64>,
+    /// The IDT the kexec leaves, which the purgatory must hand on.
+    pub kexec_idt: u64,
 }
 
 /// Places the payload and its expectation page in `site`, sets the entry
@@ -37,6 +39,7 @@ pub fn assemble(
         bytes,
         entry_offset,
         load_addr,
+        kexec_idt,
     } = payload;
     let len = check(bytes, entry_offset)?;
     let (policy, align) = match load_addr {
@@ -51,7 +54,12 @@ pub fn assemble(
         Policy::Lowest { min: PAGE_MIN },
     )?;
     set_entry_regs(site, payload_addr + entry_offset, page_addr)?;
-    let page = expectation(site, host_5level, purgatory_flags)?;
+    let handed_over = HandedOver {
+        five_level: host_5level,
+        purgatory_flags,
+        idt: kexec_idt,
+    };
+    let page = expectation(site, handed_over)?;
     site.push("payload", bytes.to_vec(), payload_addr, len);
     site.push("expectation", page, page_addr, PAGE_SIZE);
     Ok(format!(
@@ -87,12 +95,17 @@ fn set_entry_regs(site: &mut Assembly<'_>, entry: u64, page_addr: u64) -> Result
     Ok(site.purgatory.set_entry_regs(&regs)?)
 }
 
-/// The expectation page's bytes: what the probe must find on entry.
-fn expectation(
-    site: &mut Assembly<'_>,
-    host_5level: bool,
+/// What the probe's state depends on besides the plan's addresses.
+struct HandedOver {
+    /// The running kernel uses 5-level paging (CR4.LA57).
+    five_level: bool,
     purgatory_flags: u64,
-) -> Result<Vec<u8>, PlanError> {
+    /// The IDT the kexec leaves.
+    idt: u64,
+}
+
+/// The expectation page's bytes: what the probe must find on entry.
+fn expectation(site: &mut Assembly<'_>, handed_over: HandedOver) -> Result<Vec<u8>, PlanError> {
     let purgatory_start = site.purgatory_addr()?;
     let expectation = Expectation {
         magic: EXPECTATION_MAGIC,
@@ -101,10 +114,11 @@ fn expectation(
         purgatory_end: purgatory_start + site.purgatory.image().mem_size(),
         cr0: LOADER_CR0,
         cr0_mask: CR0_KNOWN,
-        cr4: loader_cr4(host_5level),
+        cr4: loader_cr4(handed_over.five_level),
         cr4_mask: CR4_KNOWN,
-        purgatory_flags,
+        purgatory_flags: handed_over.purgatory_flags,
         digest_offset: symbol_offset(&site.purgatory, SHA256_DIGEST_SYMBOL)?,
+        idt: handed_over.idt,
     };
     Ok(expectation.to_bytes().to_vec())
 }

@@ -11,6 +11,8 @@ use purgatory_host::{PURGATORY_ELF, Purgatory, Segment};
 mod crash;
 #[cfg(feature = "e2e")]
 mod raw;
+#[cfg(feature = "e2e")]
+mod test_regions;
 
 /// The digest the host library computes for `segments`.
 fn digest_of(segments: &[Segment<'_>]) -> Sha256Digest {

@@ -95,6 +95,7 @@ fn run_trial(qemu: &Qemu, kernel: &Kernel, trial: &Trial, log: &Path) -> Result<
         kernel: &kernel.vmlinuz,
         initrd: &trial.initrd,
         append: &trial.append,
+        extra_args: &[],
     };
     let run = qemu::run(&machine, &trial.watch, log)?;
     let works = (trial.works)(&run);

@@ -5,7 +5,7 @@
 //! intended fault and only that one.
 
 use anyhow::{Result, ensure};
-use purgatory_host::check;
+use purgatory_check as check;
 
 /// Runs the contract checker on `bytes` and requires exactly the rules
 /// `expected` (in order); returns the findings as one line.

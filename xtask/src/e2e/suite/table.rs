@@ -2,9 +2,11 @@
 //! QEMU variants it runs. Each variant a scenario lists is its own run, named
 //! `<scenario>@<variant>`, with its own log.
 //!
-//! QEMU 7.2 runs the core (a real kernel, one probe, the refusal, the large
-//! initrd) on the software path; QEMU 10 runs everything on the SHA-NI path,
-//! plus the forced software path on a CPU that has SHA-NI. (Timing the large
+//! QEMU 7.2 runs the core (a real kernel, one probe, the refusal, the page
+//! fault, the large initrd) on the software path; QEMU 10 runs everything on
+//! the SHA-NI path, plus the forced software path on a CPU that has SHA-NI,
+//! the NMIs and the purgatory above 2^47 (QEMU 7.2 passes that one too, by
+//! hand; what it proves does not depend on the hash path, so it runs once). (Timing the large
 //! initrd both ways on QEMU 10 showed SHA-NI ahead by only ~0.6 s of ~3 s
 //! under TCG, less than the run-to-run noise: the probe's XMM check, not the
 //! clock, is what shows the path.) The `kexec-file-*` scenarios run on QEMU 10
@@ -15,6 +17,7 @@
 //! its refusals, like the others beyond the core, run on QEMU 10.
 
 use crate::e2e::harness::variant::Variant;
+use purgatory_abi::FailurePolicy;
 
 /// One scenario; each variant it lists is its own QEMU run with its own log.
 #[derive(Debug)]
@@ -83,7 +86,15 @@ pub enum Load {
         /// `kexec-load --software-sha256`.
         software_sha256: bool,
     },
+    /// A kernel with [`UNMAPPED_REGION`] added to the region table after the
+    /// digest: the purgatory must report the page fault and apply the policy.
+    Fault(FailurePolicy),
 }
+
+/// Where `--test-region` points the purgatory, and how much: 64 GiB, far
+/// above the fault runs' 2 GiB of RAM, so that the kexec's identity map
+/// (which covers RAM, in 1 GiB pages at most) does not reach it.
+pub const UNMAPPED_REGION: (u64, u64) = (1 << 36, 0x1000);
 
 /// How the second kernel is loaded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,6 +118,9 @@ pub enum Refusal {
     Reset,
     /// `--no-console`: it halts without a word, as Linux's.
     Silent,
+    /// As [`Refusal::Halt`], then NMIs through QEMU's monitor: each must
+    /// return to the halt loop, and the machine must not reset.
+    HaltThenNmi,
 }
 
 /// Where `kexec-load` puts the purgatory for the probe.
@@ -115,8 +129,16 @@ pub enum Placement {
     Low,
     Below4G,
     Above4G,
+    /// The top of RAM, in memory plugged in at [`HIGH_MEMORY`] for the run
+    /// (see `launch::high_memory`).
+    Above128T,
     Random,
 }
+
+/// Where [`Placement::Above128T`]'s memory starts: 2^47 (128 TiB), the
+/// first address 4-level paging cannot map, where a purgatory whose table
+/// pointers lose bit 47 (sign-extended) resets the machine.
+pub const HIGH_MEMORY: u64 = 1 << 47;
 
 /// What a patched kernel loads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -184,6 +206,12 @@ pub const SCENARIOS: &[Scenario] = &[
         variants: QEMU10,
     },
     Scenario {
+        name: "probe-above-128t",
+        about: "register probe; purgatory in memory plugged in at 2^47 (5-level paging), its GDT and IDT pointers whole",
+        kind: probe(Placement::Above128T),
+        variants: QEMU10,
+    },
+    Scenario {
         name: "probe-random",
         about: "register probe; purgatory at a random page-aligned address (seeded)",
         kind: probe(Placement::Random),
@@ -214,6 +242,24 @@ pub const SCENARIOS: &[Scenario] = &[
         name: "corrupt-silent",
         about: "a kernel byte flipped with --no-console: the purgatory halts without printing a thing",
         kind: refusal(Refusal::Silent),
+        variants: QEMU10,
+    },
+    Scenario {
+        name: "nmi-while-halted",
+        about: "a kernel byte flipped, the purgatory halts; three NMIs through the monitor each return to its hlt loop, no reset",
+        kind: refusal(Refusal::HaltThenNmi),
+        variants: QEMU10,
+    },
+    Scenario {
+        name: "fault-unmapped-halts",
+        about: "a region at an address nothing maps, added after the digest: the purgatory reports the page fault and halts",
+        kind: Kind::KexecLoad(Load::Fault(FailurePolicy::Halt)),
+        variants: BOTH,
+    },
+    Scenario {
+        name: "fault-unmapped-resets",
+        about: "the same with --on-failure reset: the purgatory reports the page fault and resets the machine",
+        kind: Kind::KexecLoad(Load::Fault(FailurePolicy::Reset)),
         variants: QEMU10,
     },
     Scenario {
@@ -338,13 +384,15 @@ mod tests {
         }
     }
 
-    /// Each path takes a real kexec, a probe, a refusal and a large initrd.
+    /// Each path takes a real kexec, a probe, a refusal, a page fault (in
+    /// its own hashing code) and a large initrd.
     #[test]
     fn both_variants_cover_the_core() {
         for name in [
             "kernel-to-kernel",
             "probe-low",
             "corrupt-halts",
+            "fault-unmapped-halts",
             "large-initrd",
         ] {
             let s = SCENARIOS.iter().find(|s| s.name == name).unwrap();

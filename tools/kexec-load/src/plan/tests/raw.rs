@@ -2,6 +2,7 @@
 
 use super::*;
 use e2e_protocol::control::{CR0_KNOWN, CR4_KNOWN, LOADER_CR0, loader_cr4};
+use e2e_protocol::tables::IDT_KEXEC_OWN;
 use e2e_protocol::{EXPECTATION_MAGIC, Expectation, distinctive_regs};
 use purgatory_abi::{SHA256_DIGEST_SYMBOL, STACK_END_SYMBOL};
 
@@ -10,6 +11,7 @@ fn raw_request(payload: &[u8], entry_offset: u64, load_addr: Option<u64>) -> Req
         bytes: payload,
         entry_offset,
         load_addr,
+        kexec_idt: IDT_KEXEC_OWN,
     };
     crate::testing::request(payload, PurgatoryAddr::Low)
 }
@@ -58,6 +60,7 @@ fn raw_payload_gets_the_probe_protocol() {
             .symbol(SHA256_DIGEST_SYMBOL)
             .unwrap()
             .offset,
+        idt: IDT_KEXEC_OWN,
     };
     assert_eq!(&page.bytes[..], &expected.to_bytes()[..]);
 }

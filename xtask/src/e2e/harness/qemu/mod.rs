@@ -8,8 +8,9 @@
 //! itself, at once on a stop line (reading the CPU's state first), on a halted
 //! CPU (polled through the HMP [`monitor`] once armed), and at the hard
 //! timeout. It can also read CR0 and CR4 once through the monitor after a
-//! trigger, to record what the first kernel ran with. QEMU is killed when the
-//! run is dropped, whatever happened.
+//! trigger, to record what the first kernel ran with, and send the caller's
+//! monitor commands once a stop line has appeared, reading the CPU after
+//! each. QEMU is killed when the run is dropped, whatever happened.
 
 mod monitor;
 mod outcome;
@@ -18,8 +19,8 @@ pub mod transcript;
 mod watcher;
 
 pub use monitor::{ControlRegisters, CpuState, READINGS};
-pub use outcome::{Ending, Run};
-pub use spec::{Accel, Machine, Watch};
+pub use outcome::{Ending, Exchange, Run};
+pub use spec::{Accel, Machine, MonitorCommand, Watch};
 
 use anyhow::{Context, Result};
 use monitor::{HALT_POLL, Monitor, TICK};
@@ -76,6 +77,9 @@ pub fn run(machine: &Machine<'_>, watch: &Watch, log: &Path) -> Result<Run> {
         snapshot: None,
         snapshot_tried: false,
         cpu_at_stop: None,
+        stop_read: false,
+        at_stop: &watch.at_stop,
+        exchanges: Vec::new(),
     };
     let ending = loop {
         if let Ok(event) = events.recv_timeout(TICK) {
@@ -93,6 +97,7 @@ pub fn run(machine: &Machine<'_>, watch: &Watch, log: &Path) -> Result<Run> {
     };
     let elapsed = started.elapsed();
     let (snapshot, cpu_at_stop) = (session.snapshot, session.cpu_at_stop);
+    let exchanges = std::mem::take(&mut session.exchanges);
     drop(session);
     let status = stop(child)?;
     for reader in readers {
@@ -101,8 +106,8 @@ pub fn run(machine: &Machine<'_>, watch: &Watch, log: &Path) -> Result<Run> {
     while let Ok(event) = events.try_recv() {
         watcher.take(event, &mut transcript, started);
     }
-    let triple_fault =
-        std::fs::read_to_string(&debug_log).is_ok_and(|text| text.contains("Triple fault"));
+    let debug_text = std::fs::read_to_string(&debug_log).unwrap_or_default();
+    let triple_fault = debug_text.contains("Triple fault");
     let _ = std::fs::remove_file(&socket);
     transcript.note(&format!(
         "ended after {:.1} s: {ending:?} (QEMU {status})",
@@ -122,6 +127,8 @@ pub fn run(machine: &Machine<'_>, watch: &Watch, log: &Path) -> Result<Run> {
         triple_fault,
         snapshot,
         cpu_at_stop,
+        exchanges,
+        debug_log: debug_text,
     })
 }
 
@@ -147,6 +154,7 @@ fn command(machine: &Machine<'_>, socket: &Path, debug_log: &Path) -> Command {
         .arg("-initrd")
         .arg(machine.initrd)
         .args(["-append", machine.append])
+        .args(machine.extra_args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -162,6 +170,10 @@ struct Session<'a> {
     snapshot: Option<ControlRegisters>,
     snapshot_tried: bool,
     cpu_at_stop: Option<CpuState>,
+    /// The CPU was read at the stop line and the commands were sent.
+    stop_read: bool,
+    at_stop: &'a [MonitorCommand],
+    exchanges: Vec<Exchange>,
 }
 
 impl Session<'_> {
@@ -177,9 +189,16 @@ impl Session<'_> {
             return Some(Ending::Fatal(pattern.clone()));
         }
         if let Some(pattern) = &watcher.stopped {
+            if self.stop_read {
+                return Some(Ending::Stopped(pattern.clone()));
+            }
+            self.stop_read = true;
             self.cpu_at_stop = self.monitor().and_then(Monitor::settled_state);
             transcript.note(&monitor::stop_note(pattern, self.cpu_at_stop));
-            return Some(Ending::Stopped(pattern.clone()));
+            self.send_at_stop(transcript, started);
+            // The caller's loop sees QEMU exit, if a command made it, before
+            // the next call ends the run here.
+            return None;
         }
         if let Some((at, marker)) = &watcher.verdict
             && at.elapsed() > VERDICT_GRACE
@@ -217,6 +236,35 @@ impl Session<'_> {
             None => {}
         }
         None
+    }
+
+    /// Sends [`Watch::at_stop`]'s commands, each followed by its wait and a
+    /// reading of the CPU (the guest runs meanwhile); stops at the first the
+    /// monitor does not answer (QEMU may have exited).
+    fn send_at_stop(&mut self, transcript: &mut Transcript, started: Instant) {
+        for command in self.at_stop {
+            let sent_at = started.elapsed().as_secs_f64();
+            let reply = self.monitor().map(|m| m.command(&command.line));
+            let answered = matches!(reply, Some(Ok(_)));
+            std::thread::sleep(command.then);
+            let cpu_after = if answered {
+                self.monitor().and_then(|m| m.cpu_state().ok())
+            } else {
+                None
+            };
+            let exchange = Exchange {
+                line: command.line.clone(),
+                reply: reply.and_then(Result::ok),
+                sent_at,
+                cpu_after,
+            };
+            transcript.note(&monitor::sent_note(&exchange, command.then));
+            self.exchanges.push(exchange);
+            if cpu_after.is_none() {
+                self.monitor = None;
+                break;
+            }
+        }
     }
 
     /// The monitor, connected on first use.

@@ -1,7 +1,8 @@
 //! QEMU's human monitor (HMP) over its Unix socket: the CPU's state and its
-//! control registers, as `info registers` reports them, and how the
-//! transcript notes what was read.
+//! control registers, as `info registers` reports them, any command a caller
+//! sends, and how the transcript notes what was read and sent.
 
+use super::outcome::Exchange;
 use anyhow::{Context, Result};
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
@@ -25,11 +26,13 @@ pub struct ControlRegisters {
 
 /// How the transcript's notes of a monitor reading begin: CR0/CR4 after the
 /// snapshot trigger, the CPU halted after the halt trigger, the CPU at a stop
-/// line. A caller quoting the log can pick them out.
-pub const READINGS: [&str; 3] = [CR_NOTE, HALTED_NOTE, STOP_NOTE];
+/// line, a command sent and the CPU after it. A caller quoting the log can
+/// pick them out.
+pub const READINGS: [&str; 4] = [CR_NOTE, HALTED_NOTE, STOP_NOTE, SENT_NOTE];
 const CR_NOTE: &str = "monitor: CR0=";
 const HALTED_NOTE: &str = "monitor: CPU halted";
 const STOP_NOTE: &str = "monitor: after";
+const SENT_NOTE: &str = "monitor: sent";
 
 /// How often a stopped CPU is polled, and the wait between two halt polls.
 pub const TICK: Duration = Duration::from_millis(50);
@@ -65,9 +68,15 @@ impl Monitor {
         Ok(String::from_utf8_lossy(&out).into_owned())
     }
 
+    /// Sends `line` and returns what the monitor printed in reply, without
+    /// the echo of the line and the next prompt.
+    pub fn command(&mut self, line: &str) -> Result<String> {
+        self.stream.write_all(format!("{line}\n").as_bytes())?;
+        Ok(reply(&self.read_to_prompt()?))
+    }
+
     fn info_registers(&mut self) -> Result<String> {
-        self.stream.write_all(b"info registers\n")?;
-        self.read_to_prompt()
+        self.command("info registers")
     }
 
     pub fn cpu_state(&mut self) -> Result<CpuState> {
@@ -107,14 +116,19 @@ pub fn snapshot_note(snapshot: Option<ControlRegisters>, secs: f64) -> String {
 /// The note for the CPU's state at the stop line `pattern`.
 pub fn stop_note(pattern: &str, state: Option<CpuState>) -> String {
     match state {
-        Some(state) => format!(
-            "{STOP_NOTE} {pattern:?}: RIP={:#x} RFLAGS={:#x} HLT={}",
-            state.rip,
-            state.rflags,
-            u8::from(state.halted)
-        ),
+        Some(state) => format!("{STOP_NOTE} {pattern:?}: {}", registers_words(state)),
         None => "monitor: could not read the CPU state".into(),
     }
+}
+
+/// `RIP=… RFLAGS=… HLT=…`.
+fn registers_words(state: CpuState) -> String {
+    format!(
+        "RIP={:#x} RFLAGS={:#x} HLT={}",
+        state.rip,
+        state.rflags,
+        u8::from(state.halted)
+    )
 }
 
 /// The note for a CPU seen halted at the same place twice.
@@ -123,6 +137,33 @@ pub fn halted_note(state: CpuState) -> String {
         "{HALTED_NOTE} at RIP={:#x} RFLAGS={:#x} on two polls {HALT_POLL:?} apart",
         state.rip, state.rflags
     )
+}
+
+/// The note for a command sent and the CPU's state after it.
+pub fn sent_note(exchange: &Exchange, then: Duration) -> String {
+    let reply = match exchange.reply.as_deref() {
+        Some("") => "no reply".to_owned(),
+        Some(text) => format!("reply {text:?}"),
+        None => "no answer".to_owned(),
+    };
+    let cpu = exchange.cpu_after.map_or_else(
+        || "the CPU state could not be read".to_owned(),
+        registers_words,
+    );
+    format!(
+        "{SENT_NOTE} {:?} at {:.3} s ({reply}); {then:?} later: {cpu}",
+        exchange.line, exchange.sent_at
+    )
+}
+
+/// What the monitor printed for a command: after the echoed line, before
+/// the prompt.
+fn reply(text: &str) -> String {
+    let text = text.strip_suffix("(qemu) ").unwrap_or(text);
+    text.split_once('\n')
+        .map_or("", |(_, rest)| rest)
+        .trim()
+        .to_owned()
 }
 
 /// The hex value after `name` (e.g. `RIP=`) in `info registers`.
@@ -179,6 +220,18 @@ mod tests {
         );
     }
 
+    /// As QEMU 10's readline echoes a command, redrawing the line per byte.
+    #[test]
+    fn a_reply_is_what_follows_the_echo() {
+        let echo = "n\x1b[K\x1b[Dnm\x1b[K\x1b[D\x1b[Dnmi\x1b[K\r\n";
+        assert_eq!(reply(&format!("{echo}(qemu) ")), "");
+        assert_eq!(
+            reply("f\x1b[K\x1b[Dfr\x1b[K\r\nunknown command: 'fr'\r\n(qemu) "),
+            "unknown command: 'fr'"
+        );
+        assert_eq!(reply("(qemu) "), "");
+    }
+
     #[test]
     fn every_reading_note_starts_as_announced() {
         let cr = ControlRegisters { cr0: 1, cr4: 2 };
@@ -187,10 +240,17 @@ mod tests {
             rflags: 4,
             halted: true,
         };
+        let exchange = Exchange {
+            line: "nmi".into(),
+            reply: Some(String::new()),
+            sent_at: 1.0,
+            cpu_after: Some(cpu),
+        };
         let notes = [
             snapshot_note(Some(cr), 1.0),
             halted_note(cpu),
             stop_note("x", Some(cpu)),
+            sent_note(&exchange, TICK),
         ];
         for (note, start) in notes.iter().zip(READINGS) {
             assert!(note.starts_with(start), "{note}");

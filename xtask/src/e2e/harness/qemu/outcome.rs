@@ -34,6 +34,26 @@ pub struct Run {
     /// On [`Ending::Stopped`]: the CPU's state, the first halted one seen
     /// within a second (else the last), if the monitor answered.
     pub cpu_at_stop: Option<CpuState>,
+    /// The commands of [`Watch::at_stop`](super::spec::Watch::at_stop) sent,
+    /// in order.
+    pub exchanges: Vec<Exchange>,
+    /// QEMU's `-d` log (`cpu_reset`, and whatever a monitor `log` command
+    /// added).
+    pub debug_log: String,
+}
+
+/// A monitor command sent during the run, and what followed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Exchange {
+    pub line: String,
+    /// What the monitor printed in reply (empty for most commands), if it
+    /// answered.
+    pub reply: Option<String>,
+    /// Host seconds since QEMU started, when it was sent.
+    pub sent_at: f64,
+    /// The CPU's state once the guest had run the command's `then`, if the
+    /// monitor answered.
+    pub cpu_after: Option<CpuState>,
 }
 
 impl Run {

@@ -41,6 +41,9 @@ pub struct Machine<'a> {
     pub kernel: &'a Path,
     pub initrd: &'a Path,
     pub append: &'a str,
+    /// Further arguments, after all the others: memory devices, CPU
+    /// properties (`-global max-x86_64-cpu.phys-bits=52`).
+    pub extra_args: &'a [String],
 }
 
 /// When to stop.
@@ -58,7 +61,20 @@ pub struct Watch {
     pub halt_after: Option<String>,
     /// Serial text after which CR0 and CR4 are read once (the first kernel's).
     pub snapshot_after: Option<String>,
+    /// Monitor commands sent in order once a stop line has appeared and the
+    /// CPU's state was read, before the run ends (see
+    /// [`Run::exchanges`](super::outcome::Run::exchanges)); QEMU exiting
+    /// meanwhile ends it as [`Ending::Exited`](super::outcome::Ending::Exited).
+    pub at_stop: Vec<MonitorCommand>,
     pub timeout: Duration,
+}
+
+/// A monitor command, and how long the guest runs after it before the CPU's
+/// state is read and the next one is sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MonitorCommand {
+    pub line: String,
+    pub then: Duration,
 }
 
 /// QEMU reporting that KVM failed: nothing good can follow, whatever runs.

@@ -19,6 +19,9 @@ pub struct Expect {
     /// Whether the guest CPU has SHA-NI (unknown under KVM: the guest then
     /// gets the default CPU model, whose features depend on the host).
     pub sha_ni: Option<bool>,
+    /// Whether QEMU's `-d int` log shows each interrupt the guest takes: only
+    /// under TCG (KVM delivers them without QEMU's emulation seeing them).
+    pub interrupt_log: bool,
 }
 
 impl Expect {
@@ -40,7 +43,11 @@ impl Expect {
                 }
             })
         };
-        Self { path, sha_ni }
+        Self {
+            path,
+            sha_ni,
+            interrupt_log: accel == Accel::Tcg,
+        }
     }
 
     /// Why the guest CPU should or should not have had SHA-NI.

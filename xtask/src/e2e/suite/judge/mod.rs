@@ -3,15 +3,18 @@
 //! must: `Ok` with one line of what it showed, or `Err` with why not.
 //!
 //! [`boot`]: a second kernel boots; [`refusal`]: the purgatory halts, resets
-//! or stays silent on a flipped byte; [`probe`]: the register probe's
-//! hand-off; [`kexec_file`]: the patched kernels' own loader; [`kdump`]: a
-//! crash kernel reads the dump, or is refused on the panic. [`common`] holds
-//! what they share.
+//! or stays silent on a flipped byte, and [`nmi`] NMIs leave it halted;
+//! [`fault`]: it reports an exception and halts or resets; [`probe`]: the
+//! register probe's hand-off; [`kexec_file`]: the patched kernels' own
+//! loader; [`kdump`]: a crash kernel reads the dump, or is refused on the
+//! panic. [`common`] holds what they share.
 
 pub mod boot;
 pub mod common;
+pub mod fault;
 pub mod kdump;
 pub mod kexec_file;
+pub mod nmi;
 pub mod probe;
 pub mod refusal;
 

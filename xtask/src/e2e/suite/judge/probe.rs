@@ -3,13 +3,14 @@
 //! makes it say, have jumped to the probe's entry, have handed over exactly
 //! the CR0/CR4 the kexec derived from the first kernel's, and have taken the
 //! hash path the variant demands (the probe reads it from the XMM registers).
+//! The summary quotes the GDT and IDT the probe found.
 
 use super::common::{Expect, FOUR_GIB, console_passed, passed_exit};
 use crate::e2e::harness::log::require;
 use crate::e2e::harness::qemu::Run;
-use crate::e2e::suite::table::Placement;
+use crate::e2e::suite::table::{HIGH_MEMORY, Placement};
 use crate::e2e::suite::vocabulary::guest::{
-    PROBE_FAIL, PROBE_PASS, probe_cr, probe_path, probe_sha_ni,
+    PROBE_FAIL, PROBE_GDT, PROBE_IDT, PROBE_PASS, probe_cr, probe_path, probe_sha_ni, probe_table,
 };
 use crate::e2e::suite::vocabulary::plan::{self, Plan};
 use e2e_protocol::control::{CR4_KNOWN, CR4_OSFXSR, kexec_cr0, kexec_cr4};
@@ -33,6 +34,7 @@ pub fn judge(
         Placement::Low => start < 0x10_0000,
         Placement::Below4G => end <= FOUR_GIB && start >= FOUR_GIB / 2,
         Placement::Above4G => start >= FOUR_GIB,
+        Placement::Above128T => start >= HIGH_MEMORY,
         Placement::Random => start.is_multiple_of(0x1000),
     };
     if !placed {
@@ -48,13 +50,25 @@ pub fn judge(
     let path = path(serial, &plan, expect)?;
     let entry = plan.segment("payload")?.start + entry_offset;
     let console = console_passed(serial, &plan, entry)?;
+    let tables = tables(serial)?;
     Ok(format!(
-        "purgatory at {start:#x}..{end:#x}{seed}; {console}; all registers, selectors, IF and GDT as expected; {cr}; the XMM registers show the {} path{}",
+        "purgatory at {start:#x}..{end:#x}{seed}; {console}; all registers, selectors, IF and DF as expected; {tables}; {cr}; the XMM registers show the {} path{}",
         path.name(),
         match path {
             HashPath::ShaNi => " (digest state left by the SHA-NI routine)",
             HashPath::Software => " (no SHA-NI state)",
         }
+    ))
+}
+
+/// The GDT and IDT the probe found (it checked them: the GDT inside the
+/// purgatory, the IDT the kexec's).
+fn tables(serial: &str) -> Result<String, String> {
+    let gdt = probe_table(serial, PROBE_GDT).ok_or("the probe did not report the GDTR")?;
+    let idt = probe_table(serial, PROBE_IDT).ok_or("the probe did not report the IDTR")?;
+    Ok(format!(
+        "GDT at {:#x} (limit {:#x}) inside the purgatory, IDT base {:#x} limit {:#x} (the kexec's, not the purgatory's)",
+        gdt.base, gdt.limit, idt.base, idt.limit
     ))
 }
 

@@ -1,12 +1,14 @@
 //! The purgatory refuses an image with a byte flipped after the digest: the
-//! first kernel jumped (a kexec, or a crash's panic), nothing of a second stage ran, the purgatory said
-//! exactly what its library says for that segment and policy (or, without a
+//! first kernel jumped (a kexec, or a crash's panic), nothing of a second
+//! stage ran, the purgatory said exactly what its library says for that segment and policy (or, without a
 //! console, nothing at all), and the CPU halted on one of its own `hlt`s with
-//! interrupts off, or the machine reset.
+//! interrupts off (and stayed there through NMIs, see [`super::nmi`]), or the
+//! machine reset.
 
 use super::common::{Expect, ending_problem, loader_path, path_words};
+use super::nmi;
 use crate::e2e::harness::log::require;
-use crate::e2e::harness::qemu::{Ending, Run};
+use crate::e2e::harness::qemu::{CpuState, Ending, Run};
 use crate::e2e::suite::table::Refusal;
 use crate::e2e::suite::vocabulary::guest::{PROBE_PASS, STAGE2};
 use crate::e2e::suite::vocabulary::linux::banners;
@@ -29,14 +31,17 @@ pub fn judge(run: &Run, refusal: Refusal, expect: &Expect, jumped: &str) -> Resu
         .clone()
         .ok_or("kexec-load's plan flipped no byte")?;
     let path = loader_path(&plan, expect)?;
-    require(serial, jumped, "the first kernel never jumped")?;
-    no_second_stage(serial)?;
+    jumped_to_the_purgatory_only(serial, jumped)?;
     let (said, stop) = match refusal {
         Refusal::Halt => (
             console(serial, &plan, &flipped, FailurePolicy::Halt)?,
             halted(run, &plan)?,
         ),
         Refusal::Silent => (silence(serial)?, halted(run, &plan)?),
+        Refusal::HaltThenNmi => (
+            console(serial, &plan, &flipped, FailurePolicy::Halt)?,
+            nmi::survived(run, &plan, expect)?,
+        ),
         Refusal::Reset => (
             console(serial, &plan, &flipped, FailurePolicy::Reset)?,
             reset(run)?,
@@ -48,7 +53,10 @@ pub fn judge(run: &Run, refusal: Refusal, expect: &Expect, jumped: &str) -> Resu
     ))
 }
 
-fn no_second_stage(serial: &str) -> Result<(), String> {
+/// The first kernel jumped to the purgatory (`jumped` is its line as it
+/// does), and nothing after it ran.
+pub(super) fn jumped_to_the_purgatory_only(serial: &str, jumped: &str) -> Result<(), String> {
+    require(serial, jumped, "the first kernel never jumped")?;
     if serial.contains(STAGE2) || serial.contains(PROBE_PASS) || banners(serial) > 1 {
         return Err("the second stage ran despite the flipped byte".into());
     }
@@ -86,7 +94,7 @@ fn silence(serial: &str) -> Result<String, String> {
 /// The CPU halted inside the purgatory, right after one of its `hlt`s (the
 /// embedded copy is what kexec-load loaded: the build refreshed it), with
 /// interrupts off.
-fn halted(run: &Run, plan: &Plan) -> Result<String, String> {
+pub(super) fn halted(run: &Run, plan: &Plan) -> Result<String, String> {
     let (rip, rflags) = match (&run.ending, run.cpu_at_stop) {
         (Ending::Halted { rip, rflags }, _) => (*rip, *rflags),
         (Ending::Stopped(_), Some(cpu)) if cpu.halted => (cpu.rip, cpu.rflags),
@@ -97,6 +105,23 @@ fn halted(run: &Run, plan: &Plan) -> Result<String, String> {
         }
         _ => return Err(format!("expected a halt, but {}", ending_problem(run))),
     };
+    on_a_hlt(rip, rflags, plan)?;
+    let purgatory = &plan.purgatory;
+    Ok(format!(
+        "CPU halted on its hlt at {rip:#x} (purgatory {:#x}..{:#x}, IF=0), no second kernel, no reset",
+        purgatory.start, purgatory.end
+    ))
+}
+
+/// `cpu` sits halted right after a `hlt` of the purgatory, interrupts off.
+pub(super) fn halted_in_purgatory(cpu: CpuState, plan: &Plan) -> Result<(), String> {
+    if !cpu.halted {
+        return Err(format!("the CPU was running at {:#x}, not halted", cpu.rip));
+    }
+    on_a_hlt(cpu.rip, cpu.rflags, plan)
+}
+
+fn on_a_hlt(rip: u64, rflags: u64, plan: &Plan) -> Result<(), String> {
     let purgatory = &plan.purgatory;
     if !purgatory.contains(&rip) {
         return Err(format!(
@@ -117,14 +142,11 @@ fn halted(run: &Run, plan: &Plan) -> Result<String, String> {
             "halted at {rip:#x} with interrupts enabled (RFLAGS {rflags:#x})"
         ));
     }
-    Ok(format!(
-        "CPU halted on its hlt at {rip:#x} (purgatory {:#x}..{:#x}, IF=0), no second kernel, no reset",
-        purgatory.start, purgatory.end
-    ))
+    Ok(())
 }
 
 /// QEMU (`-no-reboot`) exited with status 0 on the reset.
-fn reset(run: &Run) -> Result<String, String> {
+pub(super) fn reset(run: &Run) -> Result<String, String> {
     if run.exit_status() != Some(0) {
         return Err(format!("expected a reset, but {}", ending_problem(run)));
     }

@@ -2,22 +2,24 @@
 //! tool's lines and the purgatory's as its library renders them.
 
 use super::common::Expect;
-use super::{boot, kdump, kexec_file, refusal};
-use crate::e2e::harness::qemu::{CpuState, Ending, Run};
-use crate::e2e::suite::table::{Boot, Refusal, Reservation};
+use super::{boot, fault, kexec_file, refusal};
+use crate::e2e::harness::qemu::{CpuState, Ending, Exchange, Run};
+use crate::e2e::suite::table::{Boot, Refusal};
 use crate::e2e::suite::vocabulary::guest::{QEMU_STATUS_FAIL, QEMU_STATUS_PASS};
 use crate::e2e::suite::vocabulary::linux::{STARTING_NEW_KERNEL, TWO_PROGRAM_HEADERS};
+use crate::e2e::suite::vocabulary::monitor::nmis_while_halted;
 use crate::e2e::suite::vocabulary::plan;
 use crate::e2e::suite::vocabulary::plan::tests::{
-    SEGMENTS, corrupted_plan_line, crash_plan_line, plan_log,
+    SEGMENTS, corrupted_plan_line, plan_log, test_region_plan_line,
 };
 use crate::e2e::suite::vocabulary::template::{Text, written};
-use kexec_load::crash::sources::NoteRange;
-use kexec_load::crash::{CrashReport, Span};
-use purgatory::regions::{Fault, SegmentFault};
+use purgatory::regions::{Fault, Hashing, SegmentFault};
 use purgatory::report;
+use purgatory::trap::{PAGE_FAULT, Trap};
 use purgatory_abi::{FailurePolicy, HashPath, KERNEL_ENTRY64_OFFSET};
 use std::time::Duration;
+
+mod kdump;
 
 /// Where [`SEGMENTS`] puts the purgatory.
 const PURGATORY_START: u64 = 0xbffd_7000;
@@ -25,6 +27,7 @@ const JUMP: &str = "[    2.2] kexec_core: Starting new kernel\r\n";
 const SHA_NI: Expect = Expect {
     path: Some(HashPath::ShaNi),
     sha_ni: Some(true),
+    interrupt_log: true,
 };
 
 fn run(serial: String, ending: Ending) -> Run {
@@ -35,6 +38,8 @@ fn run(serial: String, ending: Ending) -> Run {
         triple_fault: false,
         snapshot: None,
         cpu_at_stop: None,
+        exchanges: Vec::new(),
+        debug_log: String::new(),
     }
 }
 
@@ -191,121 +196,153 @@ fn a_patched_kernel_refusal_needs_its_reason_and_the_loaders_failure() {
     assert!(kexec_file::refusal(&ran, TWO_PROGRAM_HEADERS).is_err());
 }
 
-/// A crash kernel in `crashkernel=256M` below 4 GiB, as `kexec-load -p`
-/// plans it: the headers at the top, the kernel at the bottom.
-const CRASH_SEGMENTS: &[(&str, u64, u64, u64, bool)] = &[
-    ("elfcorehdr", 0x7eff_f000, 0x1000, 0x190, true),
-    ("kernel", 0x6f00_0000, 0x37e_e000, 0xb8_17c0, true),
-    ("boot-params", 0x727e_e000, 0x2000, 0x1100, true),
-    ("purgatory", 0x7eff_6000, 0x9000, 0x8d90, false),
-];
-const RESERVATION: Span = Span::new(0x6f00_0000, 0x7f00_0000);
-const MARK: &str = "E2E-KDUMP-CRASH: addr=0x3a2b1120 marker=0123abcd release=6.12.117 cpus=2\n";
+/// Where the test region of the fault runs goes in these logs.
+const UNMAPPED: u64 = 1 << 36;
 
-fn crash_report() -> CrashReport {
-    CrashReport {
-        reservation: RESERVATION,
-        low_reservations: Vec::new(),
-        cma: Vec::new(),
-        elfcorehdr: Span::new(0x7eff_f000, 0x7f00_0000),
-        elfcorehdr_bytes: 0x190,
-        param: "elfcorehdr=0x7efff000".into(),
-        notes: Vec::new(),
-        vmcoreinfo: NoteRange {
-            addr: 0x121_a000,
-            size: 0x1024,
-        },
-        loads: Vec::new(),
-        memmap: Vec::new(),
-        control_room: 0x11000,
-        free: 0xc74_9000,
-    }
-}
-
-/// A kdump run that read `found` back with `prstatus` CPUs' registers.
-fn captured(segments: &[(&str, u64, u64, u64, bool)], found: &str, prstatus: u32) -> Run {
-    let line = crash_plan_line(segments, &crash_report());
+/// A fault on the test region at `rip`, with CR2 `cr2`, then the policy.
+fn faulted(policy: FailurePolicy, rip: u64, cr2: u64) -> String {
+    let line = test_region_plan_line(SEGMENTS, UNMAPPED, 0x1000);
     let plan = plan::read(&line).unwrap();
     let regions = plan.regions().unwrap();
-    let bytes = plan.covered();
-    let target = 0x6f00_0000 + KERNEL_ENTRY64_OFFSET;
-    let serial = format!(
-        "[    0.0] Linux version 6.12\n{line}\n{MARK}[    7.5] Kernel panic - not syncing: sysrq triggered crash\n{}\
-         [    0.0] Linux version 6.12\n[    0.0] Command line: elfcorehdr=0x7efff000 console=ttyS0\n\
-         E2E-CAPTURE: /init running at uptime 3.1\n\
-         E2E-VMCORE: addr=0x3a2b1120 marker={found} offset=0x3a2b2120 bytes=1924210688 release=6.12.117 prstatus={prstatus}\nE2E-PASS\n",
+    let trap = Trap {
+        vector: PAGE_FAULT,
+        rip,
+        error_code: Some(0),
+        cr2: Some(cr2),
+    };
+    format!(
+        "{line}\n{JUMP}{}",
         console_lines(&[
             &|out| report::started(out, &regions, HashPath::ShaNi),
-            &|out| report::verified(out, true, bytes, 999),
-            &|out| report::jumping(out, target),
+            &|out| report::exception(out, &trap, Hashing::in_table(&regions, 2)),
+            &|out| report::stopping(out, policy),
         ])
-    );
-    run(serial, Ending::Exited(Some(QEMU_STATUS_PASS)))
+    )
+}
+
+/// Stopped on the last line with the CPU halted on a `hlt` of the purgatory.
+fn stopped_on_a_hlt(serial: String) -> Run {
+    let mut run = run(serial, Ending::Stopped("x".into()));
+    run.cpu_at_stop = Some(CpuState {
+        rip: after_a_hlt(),
+        rflags: 0x46,
+        halted: true,
+    });
+    run
 }
 
 #[test]
-fn a_capture_kernel_must_read_back_what_stage_1_wrote() {
-    let low = Reservation::Below4G;
-    let said = kdump::capture(&captured(CRASH_SEGMENTS, "0123abcd", 2), low, 2, &SHA_NI).unwrap();
+fn a_fault_must_name_the_test_region_from_inside_the_purgatory() {
+    let inside = PURGATORY_START + 0x1c3f;
+    let halted = stopped_on_a_hlt(faulted(FailurePolicy::Halt, inside, UNMAPPED));
+    let said = fault::judge(&halted, FailurePolicy::Halt, &SHA_NI).unwrap();
+    assert!(said.contains("test region 2 at 0x1000000000"), "{said}");
+    assert!(said.contains("cr2 0x1000000000"), "{said}");
+    assert!(said.contains("CPU halted on its hlt"), "{said}");
+    let why = fault::judge(&halted, FailurePolicy::Reset, &SHA_NI).unwrap_err();
+    assert!(why.contains("line 3"), "{why}");
+    let astray = stopped_on_a_hlt(faulted(FailurePolicy::Halt, 0x1000, UNMAPPED));
+    let why = fault::judge(&astray, FailurePolicy::Halt, &SHA_NI).unwrap_err();
+    assert!(why.contains("outside the purgatory"), "{why}");
+    let elsewhere = stopped_on_a_hlt(faulted(FailurePolicy::Halt, inside, UNMAPPED + 8));
+    let why = fault::judge(&elsewhere, FailurePolicy::Halt, &SHA_NI).unwrap_err();
     assert!(
-        said.contains("read marker 0123abcd at 0x3a2b1120"),
-        "{said}"
-    );
-    assert!(said.contains("999 TSC ticks"), "{said}");
-    let why = kdump::capture(&captured(CRASH_SEGMENTS, "ffff", 2), low, 2, &SHA_NI).unwrap_err();
-    assert!(why.contains("stage 1 wrote \"0123abcd\""), "{why}");
-    let why =
-        kdump::capture(&captured(CRASH_SEGMENTS, "0123abcd", 1), low, 2, &SHA_NI).unwrap_err();
-    assert!(why.contains("1 register sets"), "{why}");
-    let why = kdump::capture(
-        &captured(CRASH_SEGMENTS, "0123abcd", 2),
-        Reservation::Above4G,
-        2,
-        &SHA_NI,
-    )
-    .unwrap_err();
-    assert!(why.contains("wrong side of 4 GiB"), "{why}");
-    let mut astray = CRASH_SEGMENTS.to_vec();
-    astray[2].1 = 0x1_0000;
-    let why = kdump::capture(&captured(&astray, "0123abcd", 2), low, 2, &SHA_NI).unwrap_err();
-    assert!(
-        why.contains("segment boot-params 0x10000..0x12000 is outside"),
+        why.contains("line 2") && why.contains("page fault"),
         "{why}"
     );
+    let reset = run(
+        faulted(FailurePolicy::Reset, inside, UNMAPPED),
+        Ending::Exited(Some(0)),
+    );
+    let said = fault::judge(&reset, FailurePolicy::Reset, &SHA_NI).unwrap();
+    assert!(said.contains("through port 0xcf9"), "{said}");
+    let refused = stopped_on_a_hlt(refused(FailurePolicy::Halt));
+    let why = fault::judge(&refused, FailurePolicy::Halt, &SHA_NI).unwrap_err();
+    assert!(why.contains("no test region"), "{why}");
 }
 
-/// Linux's own crash load of a kernel embedding our purgatory, as its
-/// `KEXEC_FILE_DEBUG` lines show it, then the same crash and capture.
-fn file_captured(purgatory_bytes: u64) -> Run {
-    let image = purgatory_host::Image::parse(purgatory_host::PURGATORY_ELF).unwrap();
-    let at = 0x7eff_7000;
-    let serial = format!(
-        "[    0.0] Linux version 7.3.4\n\
-         [    0.0] crashkernel reserved: 0x000000006f000000 - 0x000000007f000000 (256 MB)\n\
-         [    2.3] kexec: Loaded ELF headers at 0x6f000000 bufsz=0x1000 memsz=0x1000\n\
-         [    2.3] kexec-bzImage64: Loaded purgatory at {at:#x}\n\
-         [    2.8] kexec_file: segment[0]: buf=0x0 bufsz=0x1000 mem=0x6f000000 memsz=0x1000\n\
-         [    2.8] kexec_file: segment[1]: buf=0x0 bufsz={purgatory_bytes:#x} mem={at:#x} memsz=0x9000\n\
-         [    2.9] kexec_file: kexec_file_load: type:1, start:{:#x} head:0x4 flags:0xa\n\
-         {MARK}[    3.0] Kernel panic - not syncing: sysrq triggered crash\n\
-         [    0.0] Linux version 7.3.4\n[    0.0] Command line: elfcorehdr=0x6f000000 console=ttyS0\n\
-         E2E-VMCORE: addr=0x3a2b1120 marker=0123abcd offset=0x5ee2a8 bytes=1886089216 release=6.12.117 prstatus=2\nE2E-PASS\n",
-        at + image.entry()
-    );
-    run(serial, Ending::Exited(Some(QEMU_STATUS_PASS)))
+/// A halted refusal after the NMI commands, each answered and followed by
+/// the CPU on the purgatory's `hlt`, with QEMU's log showing `nmis` NMIs.
+fn after_nmis(nmis: usize) -> Run {
+    let mut run = stopped_on_a_hlt(refused(FailurePolicy::Halt));
+    run.exchanges = nmis_while_halted()
+        .into_iter()
+        .map(|command| Exchange {
+            line: command.line,
+            reply: Some(String::new()),
+            sent_at: 10.0,
+            cpu_after: run.cpu_at_stop,
+        })
+        .collect();
+    run.debug_log = (0..nmis)
+        .map(|n| {
+            format!(
+                "{n:6}: v=02 e=0000 i=0 cpl=0 IP=0010:{:016x} pc={0:016x} SP=0018:0\nRAX=0\n",
+                after_a_hlt()
+            )
+        })
+        .collect();
+    run
 }
 
 #[test]
-fn linux_s_own_crash_load_must_place_our_purgatory_in_the_reservation() {
-    let ours = purgatory_host::PURGATORY_ELF;
-    let filesz = purgatory_host::Image::parse(ours).unwrap().segment().len() as u64;
-    let low = Reservation::Below4G;
-    let said = kdump::file_capture(&file_captured(filesz), low, 2, ours).unwrap();
-    assert!(said.contains("our purgatory at 0x7eff7000"), "{said}");
-    assert!(said.contains("read marker 0123abcd"), "{said}");
-    let why = kdump::file_capture(&file_captured(filesz + 1), low, 2, ours).unwrap_err();
-    assert!(why.contains("(p_filesz)"), "{why}");
+fn every_nmi_must_be_taken_and_leave_the_cpu_halted() {
+    let said = refusal::judge(
+        &after_nmis(3),
+        Refusal::HaltThenNmi,
+        &SHA_NI,
+        STARTING_NEW_KERNEL,
+    )
+    .unwrap();
+    assert!(said.contains("3 NMIs a second apart"), "{said}");
+    let why = refusal::judge(
+        &after_nmis(2),
+        Refusal::HaltThenNmi,
+        &SHA_NI,
+        STARTING_NEW_KERNEL,
+    )
+    .unwrap_err();
+    assert!(why.contains("2 NMI deliveries"), "{why}");
+    let mut faulted = after_nmis(3);
+    faulted
+        .debug_log
+        .push_str("     3: v=0d e=0010 i=0 cpl=0 IP=0010:0000000000001000 pc=0\n");
     let why =
-        kdump::file_capture(&file_captured(filesz), Reservation::Above4G, 2, ours).unwrap_err();
-    assert!(why.contains("wrong side"), "{why}");
+        refusal::judge(&faulted, Refusal::HaltThenNmi, &SHA_NI, STARTING_NEW_KERNEL).unwrap_err();
+    assert!(why.contains("took vector 13"), "{why}");
+    let mut woken = after_nmis(3);
+    woken.exchanges[2].cpu_after = Some(CpuState {
+        rip: after_a_hlt() + 4,
+        rflags: 0x46,
+        halted: false,
+    });
+    let why =
+        refusal::judge(&woken, Refusal::HaltThenNmi, &SHA_NI, STARTING_NEW_KERNEL).unwrap_err();
+    assert!(
+        why.contains("after NMI 2") && why.contains("not halted"),
+        "{why}"
+    );
+    let mut refused = after_nmis(3);
+    refused.exchanges[0].reply = Some("unknown command: 'log'".into());
+    let why =
+        refusal::judge(&refused, Refusal::HaltThenNmi, &SHA_NI, STARTING_NEW_KERNEL).unwrap_err();
+    assert!(why.contains("unknown command"), "{why}");
+    let mut reset = after_nmis(1);
+    reset.ending = Ending::Exited(Some(0));
+    reset.triple_fault = true;
+    let why =
+        refusal::judge(&reset, Refusal::HaltThenNmi, &SHA_NI, STARTING_NEW_KERNEL).unwrap_err();
+    assert!(why.contains("triple fault"), "{why}");
+    let kvm = Expect {
+        interrupt_log: false,
+        ..SHA_NI
+    };
+    let said = refusal::judge(
+        &after_nmis(0),
+        Refusal::HaltThenNmi,
+        &kvm,
+        STARTING_NEW_KERNEL,
+    )
+    .unwrap();
+    assert!(said.contains("deliveries not logged under KVM"), "{said}");
 }

@@ -63,6 +63,7 @@ pub fn run(scenario: &Scenario, case: Kdump, ctx: &Context, target: &Target) -> 
         accel: target.accel,
         memory,
         cpus: CPUS,
+        extra_args: &[],
         kernel: &kernel,
         initrd: &stage1,
         append: &append,

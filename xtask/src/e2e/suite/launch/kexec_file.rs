@@ -6,7 +6,7 @@
 //! the kernel logs where it put the purgatory and the entry point it
 //! computed, and reboots into the loaded image: the same kernel, with the
 //! stage-2 `/init`. Broken purgatories come from
-//! [`bad_purgatory`](crate::e2e::suite::bad_purgatory).
+//! [`bad_purgatory`].
 
 use super::watch::init_verdict;
 use crate::build::EMBEDDED_PATH;
@@ -133,6 +133,7 @@ pub fn run(
         kernel,
         initrd: &stage1,
         append: &append,
+        extra_args: &[],
     };
     let run = qemu::run(
         &machine,

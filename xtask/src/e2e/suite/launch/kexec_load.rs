@@ -3,18 +3,22 @@
 //! arguments, and reboots into a second kernel (with the stage-2 `/init`) or
 //! the register probe.
 
+use super::high_memory;
 use super::watch::init_verdict;
 use crate::e2e::harness::guest;
 use crate::e2e::harness::qemu::{self, Machine, Watch};
 use crate::e2e::suite::context::{Context, Outcome, RunFiles, Target};
 use crate::e2e::suite::judge::common::Expect;
-use crate::e2e::suite::judge::{boot, probe, refusal};
-use crate::e2e::suite::table::{BIG_FILE_LEN, Boot, Load, Placement, Refusal, Scenario};
+use crate::e2e::suite::judge::{boot, fault, probe, refusal};
+use crate::e2e::suite::table::{
+    BIG_FILE_LEN, Boot, Load, Placement, Refusal, Scenario, UNMAPPED_REGION,
+};
 use crate::e2e::suite::vocabulary::guest::{PROBE_FAIL, PROBE_PASS, probe_cr};
 use crate::e2e::suite::vocabulary::linux::{RUN_INIT, STARTING_NEW_KERNEL};
-use crate::e2e::suite::vocabulary::{evidence, purgatory};
+use crate::e2e::suite::vocabulary::{evidence, monitor, purgatory};
 use anyhow::Result;
 use e2e_protocol::protocol::{PARAM_BIG, PARAM_MARKER, PARAM_STAGE};
+use kexec_load::request::failure_policy_name;
 use purgatory_abi::FailurePolicy;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -28,13 +32,27 @@ pub fn run(scenario: &Scenario, load: Load, ctx: &Context, target: &Target) -> R
     let boot_files: Vec<_> = boot_files.iter().map(|(n, p)| (*n, p.as_path())).collect();
     let programs = &ctx.programs;
     guest::stage1_initramfs(&stage1, programs, &programs.kexec_load, &args, &boot_files)?;
+    let high = matches!(
+        load,
+        Load::Probe {
+            placement: Placement::Above128T,
+            ..
+        }
+    );
     let memory = match load {
+        _ if high => high_memory::MEMORY,
         // 6 GiB: RAM both below and above 4 GiB (QEMU's pc machine puts
         // 3 GiB below the PCI hole and the rest above 4 GiB).
         Load::Probe { .. } => "6G",
-        Load::Boot(_) | Load::Refusal(_) => "2G",
+        Load::Boot(_) | Load::Refusal(_) | Load::Fault(_) => "2G",
     };
-    let append = format!("console=ttyS0 panic=-1 {PARAM_STAGE}=1");
+    let mut append = format!("console=ttyS0 panic=-1 {PARAM_STAGE}=1");
+    let extra_args = if high {
+        append = format!("{append} {}", high_memory::APPEND);
+        high_memory::extra_args()
+    } else {
+        Vec::new()
+    };
     let machine = Machine {
         qemu: &target.qemu,
         accel: target.accel,
@@ -43,6 +61,7 @@ pub fn run(scenario: &Scenario, load: Load, ctx: &Context, target: &Target) -> R
         kernel: &ctx.kernel.vmlinuz,
         initrd: &stage1,
         append: &append,
+        extra_args: &extra_args,
     };
     let run = qemu::run(&machine, &watch(load), &files.log)?;
     let software_sha256 = matches!(
@@ -56,6 +75,7 @@ pub fn run(scenario: &Scenario, load: Load, ctx: &Context, target: &Target) -> R
     let verdict = match load {
         Load::Boot(case) => boot::judge(&run, case, &files.token, &expect),
         Load::Refusal(case) => refusal::judge(&run, case, &expect, STARTING_NEW_KERNEL),
+        Load::Fault(policy) => fault::judge(&run, policy, &expect),
         Load::Probe { placement, .. } => {
             probe::judge(&run, placement, ctx.programs.probe_entry, &expect)
         }
@@ -75,23 +95,32 @@ pub fn run(scenario: &Scenario, load: Load, ctx: &Context, target: &Target) -> R
 }
 
 /// The guest's verdicts end the run; a purgatory that halts ends it on its
-/// last line (its report) or, silent, once the CPU sits halted; the probe's
-/// runs read the first kernel's CR0/CR4 as its `/init` starts.
+/// last line (its report) or, silent, once the CPU sits halted; NMIs follow
+/// the last line where the scenario asks; the probe's runs read the first
+/// kernel's CR0/CR4 as its `/init` starts.
 fn watch(load: Load) -> Watch {
     let timeout = match load {
         Load::Boot(Boot::LargeInitrd) => 240,
-        Load::Boot(_) | Load::Refusal(_) => 150,
+        Load::Boot(_) | Load::Refusal(_) | Load::Fault(_) => 150,
         Load::Probe { .. } => 120,
     };
     let mut watch = init_verdict(Duration::from_secs(timeout));
     watch
         .verdicts
         .extend([PROBE_PASS.into(), PROBE_FAIL.into()]);
-    if load == Load::Refusal(Refusal::Halt) {
+    let halts_saying_so = matches!(
+        load,
+        Load::Refusal(Refusal::Halt | Refusal::HaltThenNmi) | Load::Fault(FailurePolicy::Halt)
+    );
+    if halts_saying_so {
         watch.stop_on = vec![purgatory::stopping(FailurePolicy::Halt)];
-    }
-    if matches!(load, Load::Refusal(Refusal::Halt | Refusal::Silent)) {
         watch.halt_after = Some(STARTING_NEW_KERNEL.into());
+    }
+    if load == Load::Refusal(Refusal::Silent) {
+        watch.halt_after = Some(STARTING_NEW_KERNEL.into());
+    }
+    if load == Load::Refusal(Refusal::HaltThenNmi) {
+        watch.at_stop = monitor::nmis_while_halted();
     }
     if matches!(load, Load::Probe { .. }) {
         watch.snapshot_after = Some(RUN_INIT.into());
@@ -102,7 +131,7 @@ fn watch(load: Load) -> Watch {
 /// The `/boot` files of the stage-1 image.
 fn boot_files(load: Load, ctx: &Context, work: &Path) -> Vec<(&'static str, PathBuf)> {
     match load {
-        Load::Boot(_) | Load::Refusal(_) => vec![
+        Load::Boot(_) | Load::Refusal(_) | Load::Fault(_) => vec![
             ("vmlinuz", ctx.kernel.vmlinuz.clone()),
             ("stage2.cpio", work.join("stage2.cpio")),
         ],
@@ -131,8 +160,19 @@ fn kexec_args(load: Load, ctx: &Context, files: &RunFiles) -> Result<Vec<String>
             match case {
                 Refusal::Reset => args.extend(["--on-failure".into(), "reset".into()]),
                 Refusal::Silent => args.push("--no-console".into()),
-                Refusal::Halt => {}
+                Refusal::Halt | Refusal::HaltThenNmi => {}
             }
+            args
+        }
+        Load::Fault(policy) => {
+            let mut args = kernel_args(ctx, files, None)?;
+            let (start, len) = UNMAPPED_REGION;
+            args.extend([
+                "--test-region".into(),
+                format!("{start:#x}:{len:#x}"),
+                "--on-failure".into(),
+                failure_policy_name(policy).into(),
+            ]);
             args
         }
         Load::Probe {
@@ -182,7 +222,7 @@ fn probe_args(placement: Placement, ctx: &Context) -> Vec<String> {
         match placement {
             Placement::Low => "low",
             Placement::Below4G => "below-4g",
-            Placement::Above4G => "high",
+            Placement::Above4G | Placement::Above128T => "high",
             Placement::Random => "random",
         }
         .into(),

@@ -2,8 +2,9 @@
 //! loader loads the image in the guest, [`kexec_file`] when the patched
 //! kernels' own loader does, [`kdump`] when a crash starts a crash kernel;
 //! [`watch`] says when a boot stops, [`trial`] is the boot that decides KVM
-//! or TCG.
+//! or TCG; [`high_memory`] is the machine with memory above 2^47.
 
+pub mod high_memory;
 pub mod kdump;
 pub mod kexec_file;
 pub mod kexec_load;

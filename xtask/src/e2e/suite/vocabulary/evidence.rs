@@ -2,8 +2,8 @@
 //! hash path, the time from the jump to the next image.
 
 use super::guest::{
-    BIG_OK, INIT_PASS, PROBE_CPU, PROBE_CR, PROBE_PASS, PROBE_PATH, PROBE_REACHED, PROBE_XMM,
-    REFUSED, STAGE1, STAGE2, probe_path,
+    BIG_OK, INIT_PASS, PROBE_CPU, PROBE_CR, PROBE_GDT, PROBE_IDT, PROBE_PASS, PROBE_PATH,
+    PROBE_REACHED, PROBE_XMM, REFUSED, STAGE1, STAGE2, probe_path,
 };
 use super::kdump::{CAPTURE, CRASHING, VMCORE};
 use super::linux::{
@@ -28,6 +28,8 @@ pub fn kexec_load(log: &str, probe: bool) -> Vec<String> {
         INIT_PASS,
         PROBE_REACHED,
         PROBE_CR,
+        PROBE_GDT,
+        PROBE_IDT,
         PROBE_CPU,
         PROBE_XMM,
         PROBE_PATH,

@@ -5,8 +5,8 @@
 use crate::e2e::harness::log::hex_number;
 use crate::e2e::harness::qemu::ControlRegisters;
 pub use e2e_protocol::protocol::{
-    BIG_OK, INIT_FAIL, INIT_PASS, PROBE_CPU, PROBE_CR, PROBE_FAIL, PROBE_PASS, PROBE_PATH,
-    QEMU_STATUS_FAIL, QEMU_STATUS_PASS, STAGE2,
+    BIG_OK, INIT_FAIL, INIT_PASS, PROBE_CPU, PROBE_CR, PROBE_FAIL, PROBE_GDT, PROBE_IDT,
+    PROBE_PASS, PROBE_PATH, QEMU_STATUS_FAIL, QEMU_STATUS_PASS, STAGE2,
 };
 use purgatory_abi::HashPath;
 
@@ -66,12 +66,30 @@ pub fn probe_cr(serial: &str) -> Option<ControlRegisters> {
     })
 }
 
+/// A descriptor-table register as the probe found it at its entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TableRegister {
+    pub base: u64,
+    pub limit: u64,
+}
+
+/// The GDTR (`marker` [`PROBE_GDT`]) or IDTR ([`PROBE_IDT`]) the probe
+/// reported: `PROBE-GDT: base=0x… limit=0x… ok (…)`.
+pub fn probe_table(serial: &str, marker: &str) -> Option<TableRegister> {
+    Some(TableRegister {
+        base: hex_number(probe_field(serial, marker, "base=")?)?,
+        limit: hex_number(probe_field(serial, marker, "limit=")?)?,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     const PROBE_SERIAL: &str = "PROBE: reached the payload at 0x1000080\r\n\
         PROBE-CR: cr0=0x0000000080000033 cr4=0x0000000000001020 (cr3=0x00000001715e5000)\r\n\
+        PROBE-GDT: base=0x0000800000001000 limit=0x000000000000001f ok (inside the purgatory image)\r\n\
+        PROBE-IDT: base=0x0000000000000000 limit=0x0000000000000000 ok (null, as the kexec left it)\r\n\
         PROBE-CPU: sha_ni present (CPUID SHA=1 SSSE3=1 SSE4.1=1)\r\n\
         PROBE-PATH: sha-ni ok\r\n";
 
@@ -86,6 +104,18 @@ mod tests {
                 cr4: 0x1020
             })
         );
+        assert_eq!(
+            probe_table(PROBE_SERIAL, PROBE_GDT),
+            Some(TableRegister {
+                base: 0x8000_0000_1000,
+                limit: 0x1f
+            })
+        );
+        assert_eq!(
+            probe_table(PROBE_SERIAL, PROBE_IDT),
+            Some(TableRegister { base: 0, limit: 0 })
+        );
+        assert_eq!(probe_table("PROBE-IDT: base=0x1", PROBE_IDT), None);
         assert_eq!(probe_path("PROBE-PATH: avx ok"), None);
         assert_eq!(probe_sha_ni("PROBE-CPU: sha_ni maybe"), None);
     }

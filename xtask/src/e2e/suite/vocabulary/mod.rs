@@ -5,13 +5,15 @@
 //! [`linux`] is the kernels' lines, [`guest`] the `/init`s' and the register
 //! probe's, [`plan`] `kexec-load`'s (its `--json` line, read in one place,
 //! [`plan::read`]), [`purgatory`] the purgatory's console, rendered by
-//! its own library ([`template`]); [`kdump`] the lines of a crash and of
+//! its own library ([`template`]); [`monitor`] what the suite tells QEMU's
+//! monitor and reads in its `-d` log; [`kdump`] the lines of a crash and of
 //! the capture kernel; [`evidence`] picks what a summary quotes.
 
 pub mod evidence;
 pub mod guest;
 pub mod kdump;
 pub mod linux;
+pub mod monitor;
 pub mod plan;
 pub mod purgatory;
 pub mod template;

@@ -4,7 +4,7 @@
 
 use kexec_load::crash::CrashReport;
 use kexec_load::layout::Policy;
-use kexec_load::report::{Corruption, PlanReport};
+use kexec_load::report::{Corruption, PlanReport, TestRegion};
 use purgatory_abi::{HashPath, SHA_REGION_COUNT, ShaRegion, ShaRegions};
 use std::ops::Range;
 
@@ -20,6 +20,8 @@ pub struct Plan {
     pub purgatory: Range<u64>,
     /// The byte `--corrupt-after-digest` flipped, if any.
     pub corruption: Option<Corruption>,
+    /// The region `--test-region` added to the table after the digest, if any.
+    pub test_region: Option<TestRegion>,
     /// The seed of a random placement.
     pub seed: Option<u64>,
     /// A crash kernel's reservation, core headers and memory map (`-p`).
@@ -45,7 +47,8 @@ impl Plan {
         self.verified().map(|segment| segment.mem_size).sum()
     }
 
-    /// The purgatory's region table as the plan fills it.
+    /// The purgatory's region table as the plan fills it: the verified
+    /// segments, then the test region at its index.
     pub fn regions(&self) -> Result<ShaRegions, String> {
         let mut regions = [ShaRegion { start: 0, len: 0 }; SHA_REGION_COUNT];
         let mut verified = self.verified();
@@ -55,12 +58,25 @@ impl Plan {
                 len: segment.mem_size,
             };
         }
-        match verified.next() {
-            Some(_) => Err(format!(
+        if verified.next().is_some() {
+            return Err(format!(
                 "kexec-load's plan verifies more than {SHA_REGION_COUNT} segments"
-            )),
-            None => Ok(regions),
+            ));
         }
+        if let Some(test) = &self.test_region {
+            let entry = regions
+                .get_mut(test.region)
+                .filter(|entry| entry.len == 0)
+                .ok_or(format!(
+                    "kexec-load's test region {} is not a free entry of its table",
+                    test.region
+                ))?;
+            *entry = ShaRegion {
+                start: test.start,
+                len: test.len,
+            };
+        }
+        Ok(regions)
     }
 }
 
@@ -74,6 +90,7 @@ impl From<PlanReport> for Plan {
             hash: report.hash.path,
             purgatory: report.purgatory.start..report.purgatory.end,
             corruption: report.corruption,
+            test_region: report.test_region,
             seed,
             crash: report.crash,
             segments: report.segments,
@@ -159,6 +176,20 @@ pub(crate) mod tests {
         json!({ "kexec_load_plan": plan })
     }
 
+    /// The same as [`plan_line`] on the SHA-NI path, with a test region of
+    /// `len` bytes at `start` after the verified segments.
+    pub fn test_region_plan_line(
+        segments: &[(&str, u64, u64, u64, bool)],
+        start: u64,
+        len: u64,
+    ) -> String {
+        let region = segments.iter().filter(|segment| segment.4).count();
+        let mut plan = plan_value(segments, HashPath::ShaNi, None);
+        plan["kexec_load_plan"]["test_region"] =
+            json!({"region": region, "start": start, "len": len});
+        plan.to_string()
+    }
+
     /// A kernel, its boot parameters and the purgatory below 4 GiB.
     pub const SEGMENTS: &[(&str, u64, u64, u64, bool)] = &[
         ("kernel", 0x100_0000, 0x3c0_0000, 0xc3_1000, true),
@@ -195,6 +226,7 @@ pub(crate) mod tests {
         assert_eq!(plan.covered(), 0x03c0_2000);
         let regions = plan.regions().unwrap();
         assert_eq!((plan.corruption, plan.seed), (None, None));
+        assert_eq!(plan.test_region, None);
         assert_eq!(
             regions[..3],
             [
@@ -219,6 +251,23 @@ pub(crate) mod tests {
             (corruption.region, corruption.segment_start),
             (0, 0x100_0000)
         );
+    }
+
+    #[test]
+    fn a_test_region_follows_the_verified_segments_in_the_table() {
+        let plan = read(&test_region_plan_line(SEGMENTS, 1 << 36, 0x1000)).unwrap();
+        let regions = plan.regions().unwrap();
+        assert_eq!(
+            regions[2],
+            ShaRegion {
+                start: 1 << 36,
+                len: 0x1000
+            }
+        );
+        assert_eq!(plan.covered(), 0x03c0_2000, "not a verified segment");
+        let mut taken = plan.clone();
+        taken.test_region.as_mut().unwrap().region = 1;
+        assert!(taken.regions().unwrap_err().contains("not a free entry"));
     }
 
     #[test]

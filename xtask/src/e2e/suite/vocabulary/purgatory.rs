@@ -6,11 +6,16 @@
 use super::guest::PROBE_REACHED;
 use super::linux::{BANNER, PANIC, STARTING_NEW_KERNEL};
 use super::plan::Plan;
-use super::template::{Template, UNKNOWN_DIGEST, UNKNOWN_NUMBER, render};
+use super::template::{Template, UNKNOWN_ADDRESS, UNKNOWN_DIGEST, UNKNOWN_NUMBER, render};
 use kexec_load::report::Corruption;
-use purgatory::regions::{Fault, SegmentFault};
+use purgatory::regions::{Fault, Hashing, SegmentFault};
 use purgatory::report;
+use purgatory::trap::{PAGE_FAULT, Trap};
 use purgatory_abi::FailurePolicy;
+
+/// The page-fault error code of a read of a page that is not present, at
+/// CPL 0 (SDM vol. 3A, 4.7: P, W/R, U/S, RSVD and I/D all clear).
+const NOT_PRESENT_READ: u64 = 0;
 
 /// One line the purgatory must print, and what it stands for.
 #[derive(Debug, Clone)]
@@ -84,6 +89,42 @@ pub fn refusing(
             what: format!(
                 "segment {} at {:#x}, the one kexec-load flipped",
                 flipped.region, flipped.segment_start
+            ),
+        },
+        Expected {
+            line: Template::rendered(|out| report::stopping(out, policy)),
+            what: format!("its last line, the {policy:?}"),
+        },
+    ])
+}
+
+/// A load whose test region (`kexec-load --test-region`, at an address the
+/// kexec does not map) faults: what it verifies, the test region included;
+/// the page fault on its first byte while hashing it, from an instruction
+/// whose address is a hole; its stop for `policy`. Nothing else: the fault
+/// ends the pass, so there is no verdict.
+pub fn faulting(plan: &Plan, policy: FailurePolicy) -> Result<Vec<Expected>, String> {
+    let test = plan
+        .test_region
+        .as_ref()
+        .ok_or("kexec-load's plan has no test region")?;
+    let hashing = Hashing::in_table(&plan.regions()?, test.region).ok_or(format!(
+        "the test region's index {} is past the table",
+        test.region
+    ))?;
+    let trap = Trap {
+        vector: PAGE_FAULT,
+        rip: UNKNOWN_ADDRESS,
+        error_code: Some(NOT_PRESENT_READ),
+        cr2: Some(test.start),
+    };
+    Ok(vec![
+        started(plan)?,
+        Expected {
+            line: Template::rendered(|out| report::exception(out, &trap, Some(hashing))),
+            what: format!(
+                "the page fault reading the test region {} at {:#x}, {:#x} bytes, which nothing maps",
+                test.region, test.start, test.len
             ),
         },
         Expected {

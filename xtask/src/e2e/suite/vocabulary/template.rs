@@ -1,9 +1,10 @@
 //! A console line as the purgatory's own library renders it, with holes
 //! where a value cannot be known before the run (the TSC ticks, a computed
-//! digest): the line is rendered with a sentinel there and split at it, so
-//! no word of the purgatory's text is typed here.
+//! digest, where an instruction faulted): the line is rendered with a
+//! sentinel there and split at it, so no word of the purgatory's text is
+//! typed here.
 
-use purgatory::text::{Sink, decimal, hex_bytes};
+use purgatory::text::{Sink, decimal, hex, hex_bytes};
 use purgatory_abi::Sha256Digest;
 use std::fmt;
 
@@ -14,21 +15,25 @@ pub enum Hole {
     Decimal,
     /// A SHA-256 digest in hex.
     Digest,
+    /// An address in hex, `0x` first.
+    Address,
 }
 
 /// Pass these to the library where the value is unknown: the template finds
 /// what they render to and turns it into a [`Hole`].
 pub const UNKNOWN_NUMBER: u64 = u64::MAX;
 pub const UNKNOWN_DIGEST: Sha256Digest = [0xa5; 32];
+pub const UNKNOWN_ADDRESS: u64 = 0xfeed_fa11_5afe_c0de;
 
 impl Hole {
-    const ALL: [Self; 2] = [Self::Decimal, Self::Digest];
+    const ALL: [Self; 3] = [Self::Decimal, Self::Digest, Self::Address];
 
     /// What its sentinel renders to.
     fn sentinel(self) -> String {
         render(|out| match self {
             Self::Decimal => decimal(out, UNKNOWN_NUMBER),
             Self::Digest => hex_bytes(out, &UNKNOWN_DIGEST),
+            Self::Address => hex(out, UNKNOWN_ADDRESS),
         })
     }
 
@@ -43,10 +48,14 @@ impl Hole {
             }
             Self::Digest => {
                 let len = 2 * size_of::<Sha256Digest>();
-                text.get(..len)?
-                    .bytes()
-                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-                    .then_some(len)
+                text.get(..len)?.bytes().all(lower_hex).then_some(len)
+            }
+            Self::Address => {
+                let digits = text.strip_prefix("0x")?;
+                let len = digits
+                    .find(|c: char| !lower_hex(c as u8))
+                    .unwrap_or(digits.len());
+                (len > 0).then_some(2 + len)
             }
         }
     }
@@ -55,8 +64,13 @@ impl Hole {
         match self {
             Self::Decimal => "<number>",
             Self::Digest => "<digest>",
+            Self::Address => "<address>",
         }
     }
+}
+
+fn lower_hex(byte: u8) -> bool {
+    byte.is_ascii_digit() || (b'a'..=b'f').contains(&byte)
 }
 
 /// Where the library writes on the host.
@@ -121,7 +135,7 @@ impl Template {
     }
 }
 
-/// The line with its holes named (`<number>`, `<digest>`).
+/// The line with its holes named (`<number>`, `<digest>`, `<address>`).
 impl fmt::Display for Template {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (at, piece) in self.pieces.iter().enumerate() {
@@ -173,6 +187,24 @@ mod tests {
             None
         );
         assert_eq!(template.to_string(), "at 0x1000: <number> then <digest>");
+    }
+
+    #[test]
+    fn an_address_hole_takes_hex_after_0x() {
+        let template = Template::rendered(|out| {
+            out.write(b"at rip ");
+            hex(out, UNKNOWN_ADDRESS);
+            out.write(b", cr2 ");
+            hex(out, 0x1000);
+        });
+        assert_eq!(
+            template.matches("at rip 0x7fe490bf, cr2 0x1000"),
+            Some(vec!["0x7fe490bf"])
+        );
+        assert_eq!(template.matches("at rip 0x, cr2 0x1000"), None);
+        assert_eq!(template.matches("at rip 7fe490bf, cr2 0x1000"), None);
+        assert_eq!(template.matches("at rip 0x7FE4, cr2 0x1000"), None);
+        assert_eq!(template.to_string(), "at rip <address>, cr2 0x1000");
     }
 
     #[test]

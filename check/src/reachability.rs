@@ -17,18 +17,18 @@ use iced_x86::{
     Decoder, DecoderOptions, Formatter, Instruction, IntelFormatter, Mnemonic, OpKind, Register,
 };
 
-use super::super::elf::{Image, Section, Symbol};
-use super::super::{Findings, InstructionSite, Violation};
-use super::CodeContext;
+use purgatory_host::contract::elf::{Section, SymbolEntry, Tables};
+use purgatory_host::contract::{Findings, InstructionSite, Violation};
 
-pub(in super::super) fn check_simd_reachable_only_with_sse(
-    image: &Image<'_>,
+use crate::context::{CodeContext, near_branch_target};
+
+pub(crate) fn check_simd_reachable_only_with_sse(
+    image: &Tables<'_>,
     code: &[&Section<'_>],
-    simd: &Section<'_>,
+    simd: &[&Section<'_>],
     context: &CodeContext<'_, '_>,
     out: &mut Findings,
 ) {
-    let simd_range = range_of(simd);
     let mut pending = vec![image.header.e_entry];
     let mut visited = BTreeSet::new();
     while let Some(address) = pending.pop() {
@@ -50,7 +50,7 @@ pub(in super::super) fn check_simd_reachable_only_with_sse(
                 continue;
             }
             for target in targets(instruction) {
-                if simd_range.contains(&target) {
+                if let Some(simd) = simd.iter().find(|s| range_of(s).contains(&target)) {
                     report(instruction, function, section, simd, target, context, out);
                 } else {
                     pending.push(target);
@@ -67,7 +67,7 @@ fn range_of(section: &Section<'_>) -> Range<u64> {
 
 /// The code section that holds `function`, and its instructions.
 fn decode_function<'s, 'a>(
-    function: &Symbol<'_>,
+    function: &SymbolEntry<'_>,
     code: &[&'s Section<'a>],
 ) -> Option<(&'s Section<'a>, Vec<Instruction>)> {
     let start = function.sym.st_value;
@@ -90,15 +90,7 @@ fn writes_cr4(instruction: &Instruction) -> bool {
 /// Addresses `instruction` may transfer control to or take: a direct branch
 /// target, or a RIP-relative operand.
 fn targets(instruction: &Instruction) -> Vec<u64> {
-    let mut targets = Vec::new();
-    if (0..instruction.op_count()).any(|op| {
-        matches!(
-            instruction.op_kind(op),
-            OpKind::NearBranch16 | OpKind::NearBranch32 | OpKind::NearBranch64
-        )
-    }) {
-        targets.push(instruction.near_branch_target());
-    }
+    let mut targets: Vec<u64> = near_branch_target(instruction).into_iter().collect();
     if instruction.is_ip_rel_memory_operand() {
         targets.push(instruction.ip_rel_memory_address());
     }
@@ -107,7 +99,7 @@ fn targets(instruction: &Instruction) -> Vec<u64> {
 
 fn report(
     instruction: &Instruction,
-    function: &Symbol<'_>,
+    function: &SymbolEntry<'_>,
     section: &Section<'_>,
     simd: &Section<'_>,
     target: u64,

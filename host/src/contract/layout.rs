@@ -10,8 +10,10 @@ use goblin::elf::section_header::{
 };
 use goblin::elf64;
 
-use super::elf::{DT_RELR, Image, SHT_RELR, Section};
-use super::{Findings, MAX_SEGMENT_SIZE, Violation};
+use super::elf::{DT_RELR, SHT_RELR, Section, Tables};
+use super::findings::Findings;
+use super::limits::{MAX_SEGMENT_ALIGN, MAX_SEGMENT_SIZE};
+use super::violation::Violation;
 
 /// The identification of a file that is not ELF64 little-endian.
 pub(super) fn check_ident(class: u8, data: u8, out: &mut Findings) {
@@ -38,7 +40,7 @@ pub(super) fn check_header(header: &Header, out: &mut Findings) {
 
 /// Returns the PT_LOAD the other rules measure against, if there is one.
 pub(super) fn check_program_headers<'i>(
-    image: &'i Image<'_>,
+    image: &'i Tables<'_>,
     out: &mut Findings,
 ) -> Option<&'i ProgramHeader> {
     if image.segments.len() != 1 {
@@ -76,7 +78,7 @@ pub(super) fn check_program_headers<'i>(
             p_memsz: load.p_memsz,
         });
     }
-    if !load.p_align.is_power_of_two() {
+    if !load.p_align.is_power_of_two() || load.p_align > MAX_SEGMENT_ALIGN {
         out.push(Violation::SegmentAlign {
             p_align: load.p_align,
         });
@@ -93,11 +95,18 @@ pub(super) fn check_program_headers<'i>(
             file_len,
         });
     }
+    // Linux's condition for a linked purgatory: the entry is loaded code.
+    if image.header.e_type != ET_REL && image.header.e_entry >= load.p_filesz {
+        out.push(Violation::EntryOutsideFile {
+            entry: image.header.e_entry,
+            filesz: load.p_filesz,
+        });
+    }
     Some(load)
 }
 
 pub(super) fn check_sections(
-    image: &Image<'_>,
+    image: &Tables<'_>,
     segment: Option<&ProgramHeader>,
     out: &mut Findings,
 ) {
@@ -117,9 +126,11 @@ pub(super) fn check_sections(
     let linked = segment.is_some() && image.header.e_type != ET_REL;
     for section in &image.sections {
         let sh = &section.header;
-        if sh.sh_type == SHT_NULL || sh.sh_type == SHT_NOBITS {
+        if sh.sh_type == SHT_NOBITS {
             continue;
         }
+        // Even the null section: Linux's check of a purgatory file refuses
+        // any section outside the file but a bss one.
         if section.data.is_none() {
             out.push(Violation::SectionOutsideFile {
                 section: section.name(),
@@ -127,7 +138,11 @@ pub(super) fn check_sections(
                 size: sh.sh_size,
             });
         }
-        if linked && section.has_flag(SHF_ALLOC) && sh.sh_offset != sh.sh_addr {
+        if linked
+            && sh.sh_type != SHT_NULL
+            && section.has_flag(SHF_ALLOC)
+            && sh.sh_offset != sh.sh_addr
+        {
             out.push(Violation::SectionAddress {
                 section: section.name(),
                 offset: sh.sh_offset,
@@ -137,7 +152,7 @@ pub(super) fn check_sections(
     }
 }
 
-pub(super) fn check_dynamic(image: &Image<'_>, out: &mut Findings) {
+pub(super) fn check_dynamic(image: &Tables<'_>, out: &mut Findings) {
     for section in &image.sections {
         let sh = &section.header;
         if is_relocation_section(section) {

@@ -1,70 +1,101 @@
 //! Reading an ELF64 little-endian file's tables (header, program and section
 //! headers, symbols) with every offset and count checked against the file
-//! before it is used.
+//! before it is used. The structural rules, the instruction rules of
+//! `purgatory-check` and [`Image`](crate::image::Image) all read a file
+//! through [`read`], so they see the same tables.
 
 use goblin::container::{Container, Ctx, Endian};
+use goblin::elf::header::ET_REL;
 use goblin::elf::header::{
     EI_CLASS, EI_DATA, ELFCLASS64, ELFDATA2LSB, ELFMAG, Header, SIZEOF_IDENT,
 };
-use goblin::elf::program_header::ProgramHeader;
+use goblin::elf::program_header::{PT_LOAD, ProgramHeader};
 use goblin::elf::section_header::{
     SHN_ABS, SHN_COMMON, SHN_UNDEF, SHT_NOBITS, SHT_STRTAB, SHT_SYMTAB, SectionHeader,
 };
 use goblin::elf::sym::Sym;
 use goblin::elf64;
 
-use super::Unreadable;
+use alloc::borrow::ToOwned;
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
 
-// gABI values goblin does not name.
-pub(super) const SHT_RELR: u32 = 19;
-pub(super) const DT_RELR: u64 = 36;
+use super::unreadable::Unreadable;
+
+/// `SHT_RELR`, a gABI section type goblin does not name.
+pub const SHT_RELR: u32 = 19;
+/// `DT_RELR`, a gABI dynamic tag goblin does not name.
+pub const DT_RELR: u64 = 36;
 
 /// Longest name read from a string table; bounds the work on unterminated garbage.
 const MAX_NAME: usize = 1024;
 
 /// A file with the ELF magic.
-pub(super) enum Elf<'a> {
+#[derive(Debug, Clone)]
+pub enum ElfFile<'a> {
     /// ELF64 little-endian, with its tables read.
-    Image(Image<'a>),
+    Tables(Tables<'a>),
     /// Another class or byte order: the identification, and the header as
     /// goblin reads it when it can.
     Foreign {
+        /// `EI_CLASS`.
         class: u8,
+        /// `EI_DATA`.
         data: u8,
+        /// The ELF header, when goblin can read it in that class and order.
         header: Option<Header>,
     },
 }
 
 /// The parts of an ELF64 little-endian file the rules look at.
-pub(super) struct Image<'a> {
-    pub(super) bytes: &'a [u8],
-    pub(super) header: Header,
-    pub(super) segments: Vec<ProgramHeader>,
-    pub(super) sections: Vec<Section<'a>>,
-    pub(super) names_readable: bool,
-    /// Every entry of every `SHT_SYMTAB`, in file order.
-    pub(super) symbols: Vec<Symbol<'a>>,
+#[derive(Debug, Clone)]
+pub struct Tables<'a> {
+    /// The whole file.
+    pub bytes: &'a [u8],
+    /// The ELF header.
+    pub header: Header,
+    /// Every program header.
+    pub segments: Vec<ProgramHeader>,
+    /// Every section header, in header order.
+    pub sections: Vec<Section<'a>>,
+    /// Whether `e_shstrndx` names a string table inside the file.
+    pub names_readable: bool,
+    /// Every entry of every `SHT_SYMTAB`, in section order, then table order:
+    /// the order Linux's symbol lookup walks.
+    pub symbols: Vec<SymbolEntry<'a>>,
 }
 
 /// A section header with its name and, when they lie inside the file, its bytes.
-pub(super) struct Section<'a> {
-    pub(super) index: usize,
-    pub(super) name: &'a [u8],
-    pub(super) header: SectionHeader,
-    pub(super) data: Option<&'a [u8]>,
+#[derive(Debug, Clone)]
+pub struct Section<'a> {
+    /// Its index in the section header table.
+    pub index: usize,
+    /// Its name, empty when the names cannot be read.
+    pub name: &'a [u8],
+    /// The header as read.
+    pub header: SectionHeader,
+    /// Its bytes in the file: `None` for `SHT_NOBITS` or when they are not
+    /// all inside the file.
+    pub data: Option<&'a [u8]>,
 }
 
 /// A symbol table entry with its name.
-pub(super) struct Symbol<'a> {
-    pub(super) name: &'a [u8],
+#[derive(Debug, Clone)]
+pub struct SymbolEntry<'a> {
+    /// Its name, empty when it cannot be read.
+    pub name: &'a [u8],
     /// Its index in its symbol table.
-    pub(super) index: usize,
-    pub(super) sym: Sym,
+    pub index: usize,
+    /// The section index of its symbol table.
+    pub table: usize,
+    /// The entry as read.
+    pub sym: Sym,
 }
 
 /// Reads `bytes` as an ELF file; Err when it has no ELF magic or its
 /// identification, header or header tables are cut short.
-pub(super) fn read(bytes: &[u8]) -> Result<Elf<'_>, Unreadable> {
+pub fn read(bytes: &[u8]) -> Result<ElfFile<'_>, Unreadable> {
     if bytes.get(..ELFMAG.len()) != Some(ELFMAG.as_slice()) {
         return Err(Unreadable::new(if bytes.len() < ELFMAG.len() {
             format!("not an ELF file: only {} bytes", bytes.len())
@@ -81,7 +112,7 @@ pub(super) fn read(bytes: &[u8]) -> Result<Elf<'_>, Unreadable> {
     // Constant indices into an array: checked at compile time.
     let (class, data) = (ident[EI_CLASS], ident[EI_DATA]);
     if class != ELFCLASS64 || data != ELFDATA2LSB {
-        return Ok(Elf::Foreign {
+        return Ok(ElfFile::Foreign {
             class,
             data,
             header: goblin::elf::Elf::parse_header(bytes).ok(),
@@ -118,7 +149,7 @@ pub(super) fn read(bytes: &[u8]) -> Result<Elf<'_>, Unreadable> {
         })
         .collect();
     let symbols = read_symbols(&sections, ctx);
-    Ok(Elf::Image(Image {
+    Ok(ElfFile::Tables(Tables {
         bytes,
         header,
         segments,
@@ -128,14 +159,35 @@ pub(super) fn read(bytes: &[u8]) -> Result<Elf<'_>, Unreadable> {
     }))
 }
 
-impl<'a> Image<'a> {
-    pub(super) fn symtabs(&self) -> impl Iterator<Item = &Section<'a>> {
+impl<'a> Tables<'a> {
+    /// The `SHT_SYMTAB` sections, in header order.
+    pub fn symtabs(&self) -> impl Iterator<Item = &Section<'a>> {
         symtabs(&self.sections)
+    }
+
+    /// The PT_LOAD the rules measure against: the first, if any.
+    pub fn load_segment(&self) -> Option<&ProgramHeader> {
+        self.segments.iter().find(|ph| ph.p_type == PT_LOAD)
+    }
+
+    /// Whether section addresses and symbol values are link-time addresses
+    /// (a linked file with a segment), not offsets as in an `ET_REL`.
+    pub fn is_linked(&self) -> bool {
+        self.load_segment().is_some() && self.header.e_type != ET_REL
+    }
+
+    /// The section a symbol's `st_shndx` names, if it is a real index.
+    pub fn section_of(&self, symbol: &SymbolEntry<'_>) -> Option<&Section<'a>> {
+        symbol
+            .is_defined()
+            .then(|| self.sections.get(symbol.sym.st_shndx))
+            .flatten()
     }
 }
 
 impl Section<'_> {
-    pub(super) fn name(&self) -> String {
+    /// Its name for a message: the name, or `section #i` when it has none.
+    pub fn name(&self) -> String {
         if self.name.is_empty() {
             format!("section #{}", self.index)
         } else {
@@ -143,26 +195,36 @@ impl Section<'_> {
         }
     }
 
-    pub(super) fn has_flag(&self, flag: u32) -> bool {
+    /// Whether `sh_flags` has `flag` (an `SHF_*` bit).
+    pub fn has_flag(&self, flag: u32) -> bool {
         self.header.sh_flags & u64::from(flag) != 0
     }
 
-    pub(super) fn is_named(&self, name: &str) -> bool {
+    /// Whether its name is exactly `name`.
+    pub fn is_named(&self, name: &str) -> bool {
         self.name == name.as_bytes()
     }
 
-    pub(super) fn name_starts_with(&self, prefix: &str) -> bool {
+    /// Whether its name starts with `prefix`.
+    pub fn name_starts_with(&self, prefix: &str) -> bool {
         self.name.starts_with(prefix.as_bytes())
+    }
+
+    /// `[sh_addr, sh_addr + sh_size)`, saturated at the top.
+    pub fn address_range(&self) -> core::ops::Range<u64> {
+        let start = self.header.sh_addr;
+        start..start.saturating_add(self.header.sh_size)
     }
 }
 
-impl Symbol<'_> {
-    pub(super) fn name(&self) -> String {
+impl SymbolEntry<'_> {
+    /// Its name for a message (lossy UTF-8).
+    pub fn name(&self) -> String {
         String::from_utf8_lossy(self.name).into_owned()
     }
 
     /// Defined in a real section: its value is a link-time address.
-    pub(super) fn is_defined(&self) -> bool {
+    pub fn is_defined(&self) -> bool {
         let shndx = self.sym.st_shndx;
         shndx != SHN_UNDEF as usize && shndx != SHN_ABS as usize && shndx != SHN_COMMON as usize
     }
@@ -244,7 +306,7 @@ fn read_section_headers(
 
 /// Every entry of every well-formed `SHT_SYMTAB`, named through its
 /// `sh_link` as Linux does (which does not check that it is a string table).
-fn read_symbols<'a>(sections: &[Section<'a>], ctx: Ctx) -> Vec<Symbol<'a>> {
+fn read_symbols<'a>(sections: &[Section<'a>], ctx: Ctx) -> Vec<SymbolEntry<'a>> {
     const ENTSIZE: usize = elf64::sym::SIZEOF_SYM;
     let mut symbols = Vec::new();
     for table in symtabs(sections) {
@@ -260,17 +322,22 @@ fn read_symbols<'a>(sections: &[Section<'a>], ctx: Ctx) -> Vec<Symbol<'a>> {
         let Ok(syms) = Sym::parse(data, 0, data.len() / ENTSIZE, ctx) else {
             continue;
         };
-        symbols.extend(syms.into_iter().enumerate().map(|(index, sym)| Symbol {
-            name: c_str(strings, sym.st_name),
-            index,
-            sym,
-        }));
+        symbols.extend(
+            syms.into_iter()
+                .enumerate()
+                .map(|(index, sym)| SymbolEntry {
+                    name: c_str(strings, sym.st_name),
+                    index,
+                    table: table.index,
+                    sym,
+                }),
+        );
     }
     symbols
 }
 
 /// `[offset, offset + size)` of `bytes`, if it is all there.
-pub(super) fn file_slice(bytes: &[u8], offset: u64, size: u64) -> Option<&[u8]> {
+pub fn file_slice(bytes: &[u8], offset: u64, size: u64) -> Option<&[u8]> {
     let start = usize::try_from(offset).ok()?;
     let end = start.checked_add(usize::try_from(size).ok()?)?;
     bytes.get(start..end)
