@@ -47,12 +47,16 @@ impl Serial {
     /// The UART at `base`, programmed; `None` when the loader asked for no
     /// console or gave a port whose registers would run past 0xffff.
     pub fn open(base: u16) -> Option<Self> {
-        if base == CONSOLE_OFF || base > MAX_CONSOLE_PORT {
-            return None;
-        }
-        let serial = Self { base, stuck: false };
+        let serial = Self::attach(base)?;
         serial.program();
         Some(serial)
+    }
+
+    /// The UART at `base` as `open` left it, not programmed again: what an
+    /// exception handler prints on, without clearing what the transmit FIFO
+    /// still holds.
+    pub fn attach(base: u16) -> Option<Self> {
+        (base != CONSOLE_OFF && base <= MAX_CONSOLE_PORT).then_some(Self { base, stuck: false })
     }
 
     fn program(&self) {

@@ -1,9 +1,11 @@
 /* The ELF entry. The incoming RSP points into the old kernel's control page and
- * is never used: the first instruction moves to the image's own stack. */
+ * is never used: the image moves to its own stack at once. DF is cleared for
+ * the compiled code's string instructions, whatever the kexec left. */
     .section .text.purgatory_start, "ax", @progbits
     .globl purgatory_start
     .type purgatory_start, @function
 purgatory_start:
+    cld
     lea rsp, [rip + stack_end]
     call {main}
     ud2                             /* {main} never returns */

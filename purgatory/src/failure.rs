@@ -1,6 +1,11 @@
-//! After a failed verification: never the next kernel. The CPU halts for
-//! good, or the machine resets, as the loader chose.
+//! After a failed verification or an exception: never the next kernel. The
+//! CPU halts for good, or the machine resets, as the loader chose.
 
+use crate::console::Serial;
+use crate::state::PHASE;
+use purgatory::report;
+use purgatory::text::Sink;
+use purgatory::trap::Phase;
 use purgatory_abi::FailurePolicy;
 use x86_64::VirtAddr;
 use x86_64::instructions::port::PortWriteOnly;
@@ -14,14 +19,29 @@ const RESET_CONTROL_PORT: u16 = 0xcf9;
 /// going from 0 to 1 starts it.
 const FULL_RESET: u8 = (1 << 1) | (1 << 2);
 
-pub fn stop(policy: FailurePolicy) -> ! {
+/// Says on the console what happens next, then does it. From here on an
+/// exception stops at once (`purgatory::trap::action`).
+pub fn fail(console: &mut Option<Serial>, policy: FailurePolicy) -> ! {
+    PHASE.set(Phase::Stopping);
+    report::stopping(console, policy);
+    console.drain();
     match policy {
         FailurePolicy::Halt => halt_forever(),
         FailurePolicy::Reset => reset(),
     }
 }
 
-/// `hlt` sits in a loop because an NMI wakes the CPU.
+/// The policy when stopping itself faulted: nothing that can fault again
+/// (no port I/O, no `hlt`), so the handlers cannot recurse.
+pub fn last_resort(policy: FailurePolicy) -> ! {
+    match policy {
+        FailurePolicy::Halt => spin_forever(),
+        FailurePolicy::Reset => triple_fault(),
+    }
+}
+
+/// An NMI wakes the CPU from `hlt`; its handler returns into this loop, which
+/// halts again.
 fn halt_forever() -> ! {
     loop {
         interrupts::disable();
@@ -29,20 +49,34 @@ fn halt_forever() -> ! {
     }
 }
 
-/// The chipset's reset first; where there is none, a triple fault, which
-/// resets any PC (and ends a virtual machine run with `-no-reboot`).
+/// Where `hlt` faults (a TDX guest's raises #VE): the CPU stays here, as if
+/// halted, with interrupts off. An NMI's handler returns here too.
+fn spin_forever() -> ! {
+    interrupts::disable();
+    loop {
+        core::hint::spin_loop();
+    }
+}
+
+/// The chipset's reset first; where there is none, a triple fault.
 fn reset() -> ! {
     // SAFETY: the write resets the machine or, without such a register, is
     // ignored; nothing in memory changes either way.
     unsafe { PortWriteOnly::<u8>::new(RESET_CONTROL_PORT).write(FULL_RESET) };
+    triple_fault()
+}
+
+/// Resets any PC (and ends a virtual machine run with `-no-reboot`): with no
+/// IDT entries, the breakpoint cannot be delivered, nor the #GP or #DF that
+/// follow, so the CPU shuts down.
+fn triple_fault() -> ! {
     let no_vectors = DescriptorTablePointer {
         limit: 0,
         base: VirtAddr::zero(),
     };
-    // SAFETY: with no IDT entries, the breakpoint below cannot be delivered,
-    // nor the #GP or #DF that follow: the CPU shuts down, which resets it.
-    // Interrupts are off, and this is the end of the purgatory either way.
+    // SAFETY: interrupts are off, and this is the end of the purgatory: the
+    // next instruction shuts the CPU down.
     unsafe { lidt(&no_vectors) };
     interrupts::int3();
-    halt_forever()
+    spin_forever()
 }

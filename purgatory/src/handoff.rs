@@ -1,50 +1,17 @@
-//! The 64-bit boot protocol hand-off: GDT, segments, registers, jump.
+//! The 64-bit boot protocol hand-off: IDT as found, registers, jump.
 
 use core::arch::asm;
-use core::mem::{offset_of, size_of_val};
-use purgatory_abi::{BOOT_CS, BOOT_DS, Entry64Regs};
-use x86_64::instructions::segmentation::{CS, DS, ES, FS, GS, SS, Segment};
-use x86_64::instructions::tables::lgdt;
-use x86_64::structures::DescriptorTablePointer;
-use x86_64::structures::gdt::{DescriptorFlags, SegmentSelector};
-use x86_64::{PrivilegeLevel, VirtAddr};
+use core::mem::offset_of;
+use purgatory_abi::Entry64Regs;
 
-/// Descriptors in slot `selector / 8`; 0x00 and 0x08 stay null.
-const GDT_LEN: usize = (BOOT_DS as usize >> 3) + 1;
-
-/// Flat 64-bit code at `BOOT_CS` and flat data at `BOOT_DS`. It holds no
-/// address (the GDTR is built at run time), so it needs no relocation, and it
-/// lives in the image, which the next kernel leaves alone until it loads its
-/// own GDT.
-static BOOT_GDT: [u64; GDT_LEN] = {
-    let mut gdt = [0; GDT_LEN];
-    gdt[(BOOT_CS >> 3) as usize] = DescriptorFlags::KERNEL_CODE64.bits();
-    gdt[(BOOT_DS >> 3) as usize] = DescriptorFlags::KERNEL_DATA.bits();
-    gdt
-};
-
-/// Loads the boot GDT and segments, then every register from `entry64_regs`,
-/// and jumps to its `rip`.
+/// Puts back the IDT the kexec left, then loads every register from
+/// `entry64_regs` and jumps to its `rip`. The boot GDT and segments were
+/// loaded at entry (`gdt::load`) and have not changed since.
 pub fn enter_next_kernel() -> ! {
-    let gdtr = DescriptorTablePointer {
-        limit: (size_of_val(&BOOT_GDT) - 1) as u16,
-        base: VirtAddr::new_truncate(BOOT_GDT.as_ptr() as u64),
-    };
-    let code = SegmentSelector::new(BOOT_CS >> 3, PrivilegeLevel::Ring0);
-    let data = SegmentSelector::new(BOOT_DS >> 3, PrivilegeLevel::Ring0);
-    // SAFETY: the GDT is a static that outlives the purgatory, and its code and
-    // data descriptors are flat, so reloading the segments below keeps every
-    // address meaning what it meant before.
-    unsafe {
-        lgdt(&gdtr);
-        DS::set_reg(data);
-        ES::set_reg(data);
-        SS::set_reg(data);
-        FS::set_reg(data);
-        GS::set_reg(data);
-        CS::set_reg(code);
-        load_registers_and_jump()
-    }
+    crate::traps::restore_entry_idt();
+    // SAFETY: `rip` is the entry the loader gave, and the CPU is in the state
+    // the boot protocol asks for: boot GDT and segments, interrupts off.
+    unsafe { load_registers_and_jump() }
 }
 
 /// Loads all sixteen general registers from `entry64_regs` and jumps to its

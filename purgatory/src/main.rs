@@ -1,9 +1,11 @@
 //! The kexec purgatory: the code that runs between the old kernel and the new.
 //!
-//! `purgatory_start` switches to the image's own stack, checks the SHA-256 of
-//! the segments the loader listed, and either hands the CPU to the next kernel
-//! through the 64-bit boot protocol or stops it for good (halt or reset). With
-//! a console port patched in, it says what it does on a 16550 UART. The image
+//! `purgatory_start` switches to the image's own stack, loads the boot GDT and
+//! an IDT of its own (an exception is reported and ends in the failure policy,
+//! an NMI is returned from), checks the SHA-256 of the segments the loader
+//! listed, and either hands the CPU to the next kernel through the 64-bit boot
+//! protocol or stops it for good (halt or reset). With a console port patched
+//! in, it says what it does on a 16550 UART. The image
 //! is one relocation-free segment, so every address here is computed
 //! RIP-relatively. SIMD code exists only in `.text.simd` (the SHA-NI
 //! compression), entered only with SSE switched on. The logic that needs no
@@ -15,8 +17,11 @@ mod console;
 mod cpu;
 mod entry;
 mod failure;
+mod gdt;
 mod handoff;
 mod patched;
+mod state;
+mod traps;
 mod verify;
 
 use console::Serial;
@@ -27,6 +32,8 @@ use purgatory_abi::{Cpuid, FailurePolicy, HashPath};
 
 /// Called by `purgatory_start` on the purgatory's stack.
 extern "C" fn purgatory_main() -> ! {
+    gdt::load();
+    traps::install();
     let mut console = Serial::open(patched::purgatory_console_port.read());
     let flags = patched::purgatory_flags.read();
     let path = HashPath::select(flags, &Cpuid::read());
@@ -42,10 +49,7 @@ extern "C" fn purgatory_main() -> ! {
         console.drain();
         handoff::enter_next_kernel()
     }
-    let policy = FailurePolicy::from_flags(flags);
-    report::stopping(&mut console, policy);
-    console.drain();
-    failure::stop(policy)
+    failure::fail(&mut console, FailurePolicy::from_flags(flags))
 }
 
 #[panic_handler]

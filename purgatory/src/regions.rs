@@ -11,6 +11,42 @@ pub trait Memory {
     /// The bytes of a non-empty region, or `None` when they cannot be read
     /// (see [`addressable`]).
     fn bytes(&self, region: ShaRegion) -> Option<&[u8]>;
+
+    /// Told the table index of the region about to be read and hashed
+    /// (`Some`), and that it is done (`None`), so that a fault in between can
+    /// name it. Nothing by default.
+    fn hashing(&self, _index: Option<usize>) {}
+}
+
+/// A region being read and hashed, as a fault names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Hashing {
+    /// Index in the region table.
+    pub index: usize,
+    /// Its start and length.
+    pub region: ShaRegion,
+}
+
+impl Hashing {
+    /// Region `index` of `regions`, if the table has one there.
+    pub fn in_table(regions: &ShaRegions, index: usize) -> Option<Self> {
+        let region = *regions.get(index)?;
+        Some(Self { index, region })
+    }
+}
+
+/// `hash(memory.bytes(region))`, with `memory` told which region it is
+/// before and that it is done after.
+fn hashing<M: Memory, R>(
+    memory: &M,
+    index: usize,
+    region: ShaRegion,
+    hash: impl FnOnce(Option<&[u8]>) -> R,
+) -> R {
+    memory.hashing(Some(index));
+    let result = hash(memory.bytes(region));
+    memory.hashing(None);
+    result
 }
 
 /// The length of `region` as a slice, or `None` for a region at address 0 or
@@ -34,14 +70,19 @@ pub struct Digested {
 /// One SHA-256 over every non-empty region in index order.
 pub fn digest_of_regions<C: Compress>(regions: &ShaRegions, memory: &impl Memory) -> Digested {
     let mut hasher = Sha256::<C>::new();
-    for region in regions.iter().filter(|region| region.len != 0) {
-        let Some(bytes) = memory.bytes(*region) else {
+    for (index, region) in regions.iter().enumerate() {
+        if region.len == 0 {
+            continue;
+        }
+        let readable = hashing(memory, index, *region, |bytes| {
+            bytes.map(|bytes| hasher.update(bytes)).is_some()
+        });
+        if !readable {
             return Digested {
                 digest: None,
                 bytes: hasher.bytes_hashed(),
             };
-        };
-        hasher.update(bytes);
+        }
     }
     Digested {
         bytes: hasher.bytes_hashed(),
@@ -90,7 +131,10 @@ pub fn failing_segments<C: Compress>(
         if region.len == 0 {
             continue;
         }
-        if let Some(fault) = segment_fault::<C>(*region, expected, memory) {
+        let fault = hashing(memory, index, *region, |bytes| {
+            segment_fault::<C>(bytes, expected)
+        });
+        if let Some(fault) = fault {
             failing |= 1 << index;
             each(&SegmentFault {
                 index,
@@ -102,12 +146,9 @@ pub fn failing_segments<C: Compress>(
     failing
 }
 
-fn segment_fault<C: Compress>(
-    region: ShaRegion,
-    expected: &Sha256Digest,
-    memory: &impl Memory,
-) -> Option<Fault> {
-    let Some(bytes) = memory.bytes(region) else {
+/// Why a region's `bytes` (`None`: unreadable) fail against `expected`.
+fn segment_fault<C: Compress>(bytes: Option<&[u8]>, expected: &Sha256Digest) -> Option<Fault> {
+    let Some(bytes) = bytes else {
         return Some(Fault::NotAddressable);
     };
     if *expected == NO_SEGMENT_DIGEST {
@@ -162,6 +203,79 @@ mod tests {
         let named: u32 = faults.iter().map(|fault| 1 << fault.index).sum();
         assert_eq!(mask, named, "the bitmask and the faults passed on differ");
         faults
+    }
+
+    /// What a [`Recording`] memory was asked, in order.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    enum Event {
+        Hashing(Option<usize>),
+        Read(ShaRegion),
+        Named(usize),
+    }
+
+    /// Memory that records every call.
+    struct Recording<'a>(&'a FakeMemory, std::cell::RefCell<Vec<Event>>);
+
+    impl Memory for Recording<'_> {
+        fn bytes(&self, region: ShaRegion) -> Option<&[u8]> {
+            self.1.borrow_mut().push(Event::Read(region));
+            self.0.bytes(region)
+        }
+
+        fn hashing(&self, index: Option<usize>) {
+            self.1.borrow_mut().push(Event::Hashing(index));
+        }
+    }
+
+    /// The events of reading region `index` of `regions`: announced, read,
+    /// withdrawn.
+    fn bracketed(regions: &ShaRegions, index: usize) -> [Event; 3] {
+        [
+            Event::Hashing(Some(index)),
+            Event::Read(regions[index]),
+            Event::Hashing(None),
+        ]
+    }
+
+    #[test]
+    fn each_region_read_is_announced_before_and_withdrawn_after() {
+        let memory = FakeMemory(vec![(0x1000, b"a".to_vec()), (0x5000, b"bc".to_vec())]);
+        let regions = table(&[(0x1000, 1), (0xdead_0000, 0), (0x5000, 2), (0x9000, 5)]);
+        let recording = Recording(&memory, Default::default());
+        digest_of_regions::<Soft>(&regions, &recording);
+        let expected: Vec<Event> = [0, 2, 3]
+            .iter()
+            .flat_map(|&index| bracketed(&regions, index))
+            .collect();
+        assert_eq!(recording.1.take(), expected);
+
+        // A fault is named after its region is withdrawn: printing it is
+        // not hashing.
+        failing_segments::<Soft>(&regions, &[[1; 32]; 16], &recording, |fault| {
+            recording.1.borrow_mut().push(Event::Named(fault.index))
+        });
+        let expected: Vec<Event> = [0, 2, 3]
+            .iter()
+            .flat_map(|&index| {
+                let mut events = bracketed(&regions, index).to_vec();
+                events.push(Event::Named(index));
+                events
+            })
+            .collect();
+        assert_eq!(recording.1.take(), expected);
+    }
+
+    #[test]
+    fn a_region_being_hashed_is_named_from_the_table() {
+        let regions = table(&[(0x1000, 1), (0x5000, 2)]);
+        assert_eq!(
+            Hashing::in_table(&regions, 1),
+            Some(Hashing {
+                index: 1,
+                region: region(0x5000, 2)
+            })
+        );
+        assert_eq!(Hashing::in_table(&regions, SHA_REGION_COUNT), None);
     }
 
     #[test]

@@ -4,8 +4,9 @@
 //! expects; numbers of bytes and ticks are decimal, addresses and lengths hex,
 //! digests as `sha256sum` prints them. A watcher can stop at `FAILED`.
 
-use crate::regions::{Fault, SegmentFault};
+use crate::regions::{Fault, Hashing, SegmentFault};
 use crate::text::{Sink, decimal, hex, hex_bytes};
+use crate::trap::{Trap, mnemonic};
 use purgatory_abi::{FailurePolicy, HashPath, Sha256Digest, ShaRegions};
 
 const PREFIX: &[u8] = b"purgatory: ";
@@ -76,6 +77,41 @@ pub fn overall_mismatch(out: &mut impl Sink, expected: &Sha256Digest, computed: 
     out.write(PREFIX);
     out.write(b"all segments: ");
     digests(out, expected, computed);
+    out.write(END);
+}
+
+/// An exception that ends the purgatory, and the region being hashed when
+/// it struck, if one was.
+/// `purgatory: exception 14 (#PF) at rip 0x1c3f, error code 0x0, cr2 0x7f0000000000, while hashing segment 2 at 0x7f0000000000, 0x1000 bytes`
+/// or `purgatory: exception 6 (#UD) at rip 0x1c3f`
+pub fn exception(out: &mut impl Sink, trap: &Trap, hashing: Option<Hashing>) {
+    out.write(PREFIX);
+    out.write(b"exception ");
+    decimal(out, trap.vector.into());
+    if let Some(name) = mnemonic(trap.vector) {
+        out.write(b" (");
+        out.write(&name);
+        out.write(b")");
+    }
+    out.write(b" at rip ");
+    hex(out, trap.rip);
+    if let Some(code) = trap.error_code {
+        out.write(b", error code ");
+        hex(out, code);
+    }
+    if let Some(cr2) = trap.cr2 {
+        out.write(b", cr2 ");
+        hex(out, cr2);
+    }
+    if let Some(Hashing { index, region }) = hashing {
+        out.write(b", while hashing segment ");
+        decimal(out, index as u64);
+        out.write(b" at ");
+        hex(out, region.start);
+        out.write(b", ");
+        hex(out, region.len);
+        out.write(b" bytes");
+    }
     out.write(END);
 }
 
@@ -179,6 +215,42 @@ mod tests {
         assert_eq!(
             text(|out| overall_mismatch(out, &digest(ABC_SHA256), &digest(EMPTY_SHA256))),
             format!("purgatory: all segments: expected {ABC_SHA256}, computed {EMPTY_SHA256}\r\n")
+        );
+    }
+
+    #[test]
+    fn a_page_fault_while_hashing_names_the_fault_and_the_segment() {
+        let trap = Trap::new(14, 0, 0x1c3f, || 0x7f00_0000_0800);
+        let hashing = Hashing {
+            index: 2,
+            region: ShaRegion {
+                start: 0x7f00_0000_0000,
+                len: 0x1000,
+            },
+        };
+        assert_eq!(
+            text(|out| exception(out, &trap, Some(hashing))),
+            "purgatory: exception 14 (#PF) at rip 0x1c3f, error code 0x0, cr2 0x7f0000000800, \
+             while hashing segment 2 at 0x7f0000000000, 0x1000 bytes\r\n"
+        );
+    }
+
+    #[test]
+    fn an_exception_outside_hashing_gives_what_the_cpu_gave() {
+        let invalid_opcode = Trap::new(6, 0, 0xabc0, || 0);
+        assert_eq!(
+            text(|out| exception(out, &invalid_opcode, None)),
+            "purgatory: exception 6 (#UD) at rip 0xabc0\r\n"
+        );
+        let vmm_communication = Trap::new(29, 0x72, 0x2000, || 0);
+        assert_eq!(
+            text(|out| exception(out, &vmm_communication, None)),
+            "purgatory: exception 29 (#VC) at rip 0x2000, error code 0x72\r\n"
+        );
+        let reserved = Trap::new(22, 0, 0x3000, || 0);
+        assert_eq!(
+            text(|out| exception(out, &reserved, None)),
+            "purgatory: exception 22 at rip 0x3000\r\n"
         );
     }
 

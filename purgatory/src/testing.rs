@@ -78,3 +78,20 @@ pub fn sha256(bytes: &[u8]) -> Sha256Digest {
     use sha2::Digest;
     sha2::Sha256::digest(bytes).into()
 }
+
+/// Page-aligned addresses from 0x3000 to just below 2^52, where a loader may
+/// place the image: every power of two, a page on either side of it, and
+/// the ends of the range.
+pub fn addresses_below_2_52() -> Vec<u64> {
+    const PAGE: u64 = 0x1000;
+    const LIMIT: u64 = 1 << 52;
+    let mut addresses = vec![0x3000, LIMIT - PAGE];
+    for bit in 12..52 {
+        let power = 1u64 << bit;
+        addresses.extend([power - PAGE, power, power + PAGE, power | 0x3000]);
+    }
+    addresses.retain(|&address| (0x3000..LIMIT).contains(&address));
+    addresses.sort_unstable();
+    addresses.dedup();
+    addresses
+}

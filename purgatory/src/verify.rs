@@ -3,6 +3,7 @@
 
 use crate::console::Serial;
 use crate::patched::{purgatory_segment_digests, purgatory_sha_regions, purgatory_sha256_digest};
+use crate::state::HASHING;
 use core::arch::x86_64::_rdtsc;
 use purgatory::boot::{self, Expected};
 use purgatory::regions::{Memory, addressable, failing_segments};
@@ -75,5 +76,9 @@ impl Memory for IdentityMapped {
         // while the purgatory runs, the loader vouches that each region is
         // memory it loaded, and nothing writes it while it is borrowed.
         Some(unsafe { core::slice::from_raw_parts(region.start as *const u8, len) })
+    }
+
+    fn hashing(&self, index: Option<usize>) {
+        HASHING.set(index);
     }
 }

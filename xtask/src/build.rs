@@ -1,6 +1,7 @@
 //! `cargo xtask build`: the one way the purgatory is built.
 //!
-//! Every flag lives in [`RUSTFLAGS`], [`rustflags`] and [`PROFILE`]; whatever the caller's
+//! Every flag lives in [`RUSTFLAGS`] (with [`PURGATORY_RUSTFLAGS`] or
+//! [`PROBE_RUSTFLAGS`]), [`purgatory_rustflags`] and [`PROFILE`]; whatever the caller's
 //! environment says about rustflags or wrappers is scrubbed, so the bytes depend
 //! on the sources and the pinned toolchain only.
 
@@ -17,10 +18,11 @@ pub const TARGET: &str = "x86_64-unknown-none";
 /// The profile in the root Cargo.toml: abort on panic, one codegen unit.
 const PROFILE: &str = "purgatory";
 
-/// Each flag, and why the purgatory needs it.
+/// Each flag of a bare-metal image that runs at any address and is never
+/// relocated (the purgatory, and the register probe it enters), and why.
 const RUSTFLAGS: &[&str] = &[
     // The target defaults to the kernel code model (top 2 GiB only); the
-    // purgatory runs at any address, so small-model RIP-relative code.
+    // image runs at any address, so small-model RIP-relative code.
     "-Ccode-model=small",
     "-Crelocation-model=pie",
     // With RELRO off rustc calls memcpy & co. directly instead of through GOT
@@ -28,31 +30,24 @@ const RUSTFLAGS: &[&str] = &[
     "-Crelro-level=off",
     "-Cforce-unwind-tables=no",
     "-Cdebuginfo=0",
-    // Relative, so that no absolute path reaches the build (cargo runs rustc
-    // and the linker in the workspace root).
-    "-Clink-arg=-Tlinker.ld",
     "-Clink-arg=--orphan-handling=error",
     "-Clink-arg=-zmax-page-size=4096",
     "-Clink-arg=--build-id=none",
+];
+
+/// What the purgatory adds to [`RUSTFLAGS`].
+const PURGATORY_RUSTFLAGS: &[&str] = &[
+    // Relative, so that no absolute path reaches the build (cargo runs rustc
+    // and the linker in the workspace root).
+    "-Clink-arg=-Tlinker.ld",
     // SSE is off when the purgatory runs (CR4.OSFXSR = 0): only the portable
     // SHA-256 backend may be compiled in.
     "--cfg=sha2_backend=\"soft\"",
 ];
 
-/// The register probe (`tests/probe`, for `cargo xtask e2e`) is entered from
-/// the purgatory in the same CPU state and is never relocated either, so it
-/// needs the same code model and relocation-free link, with its own script.
-const PROBE_RUSTFLAGS: &[&str] = &[
-    "-Ccode-model=small",
-    "-Crelocation-model=pie",
-    "-Crelro-level=off",
-    "-Cforce-unwind-tables=no",
-    "-Cdebuginfo=0",
-    "-Clink-arg=-Ttests/probe/probe.ld",
-    "-Clink-arg=--orphan-handling=error",
-    "-Clink-arg=-zmax-page-size=4096",
-    "-Clink-arg=--build-id=none",
-];
+/// What the register probe (`tests/probe`, for `cargo xtask e2e`) adds to
+/// [`RUSTFLAGS`]: its own linker script.
+const PROBE_RUSTFLAGS: &[&str] = &["-Clink-arg=-Ttests/probe/probe.ld"];
 
 /// The probe's package; its binary needs the `bare-metal` feature, which keeps
 /// host commands to its library.
@@ -103,14 +98,13 @@ pub fn run() -> Result<PathBuf> {
 /// `cargo <subcommand>` on the purgatory with its flags and a scrubbed
 /// environment (`build`, or `clippy` to lint exactly what is built).
 pub fn purgatory_cargo(subcommand: &str) -> Command {
-    let flags = purgatory_rustflags();
-    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
-    bare_metal_cargo(subcommand, "purgatory", &[], &flags)
+    bare_metal_cargo(subcommand, "purgatory", &[], &purgatory_rustflags())
 }
 
 /// The same for the register probe.
 pub fn probe_cargo(subcommand: &str) -> Command {
-    bare_metal_cargo(subcommand, PROBE_PACKAGE, &["bare-metal"], PROBE_RUSTFLAGS)
+    let flags: Vec<_> = RUSTFLAGS.iter().chain(PROBE_RUSTFLAGS).copied().collect();
+    bare_metal_cargo(subcommand, PROBE_PACKAGE, &["bare-metal"], &flags)
 }
 
 /// Builds the register probe and returns its ELF. The probe is a test
@@ -143,7 +137,7 @@ fn bare_metal_cargo(
     subcommand: &str,
     package: &str,
     features: &[&str],
-    rustflags: &[&str],
+    rustflags: &[impl AsRef<str>],
 ) -> Command {
     let mut cmd = scrubbed_cargo(rustflags);
     cmd.args([
@@ -163,7 +157,7 @@ fn bare_metal_cargo(
 
 /// `cargo` with exactly `rustflags` and none of the caller's rustflags,
 /// wrappers or profile overrides.
-pub fn scrubbed_cargo(rustflags: &[&str]) -> Command {
+pub fn scrubbed_cargo(rustflags: &[impl AsRef<str>]) -> Command {
     let mut cmd = cargo();
     for var in SCRUBBED_ENV {
         cmd.env_remove(var);
@@ -177,18 +171,21 @@ pub fn scrubbed_cargo(rustflags: &[&str]) -> Command {
         }
     }
     // CARGO_ENCODED_RUSTFLAGS outranks every other rustflags source.
-    cmd.env("CARGO_ENCODED_RUSTFLAGS", rustflags.join("\x1f"));
+    let encoded: Vec<_> = rustflags.iter().map(AsRef::as_ref).collect();
+    cmd.env("CARGO_ENCODED_RUSTFLAGS", encoded.join("\x1f"));
     cmd
 }
 
-/// [`RUSTFLAGS`], then one `--undefined` per hosted entry: nothing in the
-/// image calls them, so `--gc-sections` would otherwise drop them.
+/// [`RUSTFLAGS`] and [`PURGATORY_RUSTFLAGS`], then one `--undefined` per
+/// hosted entry: nothing in the image calls them, so `--gc-sections` would
+/// otherwise drop them.
 fn purgatory_rustflags() -> Vec<String> {
     let keep = HOSTED_ENTRIES
         .iter()
         .map(|name| format!("-Clink-arg=--undefined={name}"));
     RUSTFLAGS
         .iter()
+        .chain(PURGATORY_RUSTFLAGS)
         .map(|flag| flag.to_string())
         .chain(keep)
         .collect()

@@ -5,23 +5,12 @@
 
 mod suite;
 
-pub use suite::Apt;
+pub use suite::{Apt, is_root};
 
 use crate::cmd;
 use anyhow::{Context, Result, bail};
 use std::path::Path;
 use std::process::{Command, Stdio};
-
-/// Root's effective uid, read from /proc (xtask has no libc dependency).
-pub fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status").is_ok_and(|status| {
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix("Uid:"))
-            .and_then(|ids| ids.split_whitespace().nth(1))
-            == Some("0")
-    })
-}
 
 pub fn installed(package: &str) -> bool {
     Command::new("dpkg-query")

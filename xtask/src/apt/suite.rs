@@ -6,11 +6,21 @@
 //! libraries resolve as usual. `/etc/apt` and the system's lists are read,
 //! never written.
 
-use super::is_root;
 use crate::cmd;
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+/// Root's effective uid, read from /proc (xtask has no libc dependency).
+pub fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status").is_ok_and(|status| {
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("Uid:"))
+            .and_then(|ids| ids.split_whitespace().nth(1))
+            == Some("0")
+    })
+}
 
 /// The release whose archive URI the system's sources give.
 const BASE: &str = "bookworm";

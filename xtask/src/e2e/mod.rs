@@ -6,30 +6,21 @@
 //! the SHA-NI path), each run named `<scenario>@<variant>` with its own log
 //! under `target/e2e/logs/`. Runs are sequential: one QEMU at a time.
 //!
-//! Modules: [`deps`] fetches QEMU and the kernel through apt, [`variant`] says what each QEMU proves, [`guest`] builds the
-//! guest programs and initramfs images ([`cpio`], [`elf`]), [`accel`] decides
-//! KVM or TCG, [`qemu`] runs and watches one boot, [`scenario`] defines the
-//! scenarios and [`judge`] judges their logs; [`patched`] adds those in which
-//! the patched kernels of `cargo xtask kernel` load the purgatory themselves
-//! (with broken purgatories from [`bad_purgatory`]).
+//! Two layers: the [`harness`] boots and watches QEMU and knows no scenario;
+//! the [`suite`] on top holds the scenarios, the serial log's vocabulary and
+//! the judges. This module is the command: it selects the runs, prepares
+//! what they need, runs them one by one and prints the summary.
 
-mod accel;
-mod bad_purgatory;
-mod cpio;
-mod deps;
-mod elf;
-mod guest;
-mod judge;
-mod patched;
-mod qemu;
-mod scenario;
-mod variant;
+mod harness;
+mod suite;
 
 use crate::cmd::project_root;
 use anyhow::{Context as _, Result, bail};
-use scenario::{Context, Outcome, SCENARIOS, Scenario, Target};
+use harness::variant::Variant;
+use harness::{accel, fetch, guest};
 use std::time::Instant;
-use variant::Variant;
+use suite::context::{Context, Outcome, Target};
+use suite::table::{SCENARIOS, Scenario};
 
 /// The options of `cargo xtask e2e`.
 #[derive(Debug, Default, clap::Args)]
@@ -79,10 +70,10 @@ pub fn run(options: &Options) -> Result<()> {
     crate::build::run()?;
     let root = project_root().join("target/e2e");
     std::fs::create_dir_all(root.join("logs"))?;
-    let kernel = deps::kernel(&root)?;
+    let kernel = fetch::kernel(&root)?;
     let programs = guest::build(&root)?;
     if selected.iter().any(|p| p.scenario.needs_patched_kernels()) {
-        patched::prepare()?;
+        suite::launch::kexec_file::prepare()?;
     }
     let mut variants: Vec<Variant> = if options.prepare_only {
         Variant::ALL.to_vec()
@@ -94,7 +85,7 @@ pub fn run(options: &Options) -> Result<()> {
     // the suite here, with the reason, rather than skipping its runs.
     let mut qemus = Vec::new();
     for variant in variants {
-        let qemu = deps::qemu(&root, variant)
+        let qemu = fetch::qemu(&root, variant)
             .with_context(|| format!("preparing the {} variant", variant.name()))?;
         qemus.push((variant, qemu));
     }
@@ -113,7 +104,8 @@ pub fn run(options: &Options) -> Result<()> {
     }
     let mut targets = Vec::new();
     for (variant, qemu) in qemus {
-        let accel = accel::decide(&root, variant, &qemu, &kernel, &programs)?;
+        let trial = |work: &std::path::Path| suite::launch::trial::kvm(&programs, work);
+        let accel = accel::decide(&root, variant, &qemu, &kernel, trial)?;
         targets.push(Target {
             variant,
             qemu,
@@ -161,7 +153,7 @@ pub fn run(options: &Options) -> Result<()> {
             .iter()
             .find(|t| t.variant == planned.variant)
             .expect("every selected variant was prepared");
-        let outcome = planned.scenario.run(&context, target);
+        let outcome = suite::run(planned.scenario, &context, target);
         let (passed, line) = match &outcome {
             Ok(o) => (
                 o.passed,
@@ -227,15 +219,13 @@ fn path_line(name: &str, outcome: &Outcome) -> String {
     format!("  {name:<36} {path:<9} {handover:>7}{cr}")
 }
 
-/// Every run, variant by variant: the suite's own scenarios, then the
-/// patched-kernel ones.
+/// Every run, variant by variant, in the table's order.
 fn all_runs() -> Vec<Planned> {
     Variant::ALL
         .iter()
         .flat_map(|&variant| {
             SCENARIOS
                 .iter()
-                .chain(patched::SCENARIOS)
                 .filter(move |s| s.variants.contains(&variant))
                 .map(move |scenario| Planned { scenario, variant })
         })

@@ -1,5 +1,6 @@
-//! What runs inside the guests: the static `kexec-load` and `/init`, the
-//! register probe as a flat image, and the initramfs images of each scenario.
+//! What runs inside the guests: the static `kexec-load`, `/init` and
+//! `kexec-file-load`, the register probe as a flat image, and the initramfs
+//! images that carry them ([`cpio`](super::cpio)).
 
 use super::cpio::Cpio;
 use super::elf;
@@ -14,19 +15,24 @@ use std::path::{Path, PathBuf};
 pub struct Programs {
     pub kexec_load: PathBuf,
     pub init: PathBuf,
+    /// The `/init` package's other binary: `kexec_file_load(2)` with the
+    /// arguments `kexec-load` would get.
+    pub kexec_file_load: PathBuf,
     /// The probe's flat image (`kexec-load --raw`).
     pub probe: PathBuf,
     /// Its entry point's offset (`--entry-offset`).
     pub probe_entry: u64,
 }
 
-/// Builds the three programs; the probe's flat image goes to `root/probe.bin`.
+/// Builds the programs; the probe's flat image goes to `root/probe.bin`.
 pub fn build(root: &Path) -> Result<Programs> {
     eprintln!("e2e: building kexec-load and the e2e /init as static binaries");
     // The `e2e` feature gives kexec-load the test payloads (`--raw`, `--corrupt-after-digest`).
     let dir = build::build_guest_programs(&["kexec-load", "e2e-init"], &["kexec-load/e2e"])?;
-    let (kexec_load, init) = (dir.join("kexec-load"), dir.join("e2e-init"));
-    for path in [&kexec_load, &init] {
+    let kexec_load = dir.join("kexec-load");
+    let init = dir.join("e2e-init");
+    let kexec_file_load = dir.join("kexec-file-load");
+    for path in [&kexec_load, &init, &kexec_file_load] {
         let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
         elf::ensure_static(&bytes, &path.display().to_string())?;
     }
@@ -40,13 +46,14 @@ pub fn build(root: &Path) -> Result<Programs> {
     Ok(Programs {
         kexec_load,
         init,
+        kexec_file_load,
         probe,
         probe_entry,
     })
 }
 
 /// The pseudo-file-system mount points and the console every image has.
-pub(super) fn skeleton<W: std::io::Write>(cpio: &mut Cpio<W>, init: &Path) -> Result<()> {
+fn skeleton<W: std::io::Write>(cpio: &mut Cpio<W>, init: &Path) -> Result<()> {
     for dir in ["dev", "proc", "sys"] {
         cpio.dir(dir)?;
     }
@@ -68,18 +75,24 @@ pub fn stage2_initramfs(path: &Path, programs: &Programs, big: Option<(u64, u64)
     Ok(())
 }
 
-/// The first kernel's initramfs: `/init`, `/bin/kexec-load`, its arguments,
-/// and `files` under `/boot`.
+/// The first kernel's initramfs: `/init`, the `loader` it runs (one of
+/// [`Programs`]) under `/bin`, the loader's arguments, and `files` under
+/// `/boot`.
 pub fn stage1_initramfs(
     path: &Path,
     programs: &Programs,
+    loader: &Path,
     args: &[String],
     files: &[(&str, &Path)],
 ) -> Result<()> {
+    let name = loader
+        .file_name()
+        .and_then(|name| name.to_str())
+        .with_context(|| format!("{} names no program", loader.display()))?;
     let mut cpio = Cpio::create(path)?;
     skeleton(&mut cpio, &programs.init)?;
     cpio.dir("bin")?;
-    cpio.file_from_path("bin/kexec-load", 0o755, &programs.kexec_load)?;
+    cpio.file_from_path(&format!("bin/{name}"), 0o755, loader)?;
     let args_dir = Path::new(ARGS_FILE)
         .parent()
         .and_then(Path::to_str)

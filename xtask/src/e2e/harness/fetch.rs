@@ -1,4 +1,4 @@
-//! What the suite needs from Debian, fetched with apt and cached under
+//! What the boots need from Debian, fetched with apt and cached under
 //! `target/e2e/`: a 6.12-series kernel and the two QEMU variants.
 //!
 //! QEMU is not installed as a package: on this machine image the preinstalled

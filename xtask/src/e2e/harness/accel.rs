@@ -3,30 +3,37 @@
 //! `/dev/kvm` existing proves nothing: on nested-PVM hosts QEMU accepts
 //! `-accel kvm` and then the guest hangs in the decompressor or stops with a
 //! KVM internal error (measured, see the reference notes), and `-accel
-//! kvm -accel tcg` does not fall back because KVM did initialise. So the suite
-//! boots the real kernel under KVM once with a `/init` that exits QEMU; only if
-//! that reports is KVM used. The answer is cached per host kernel, QEMU (each
-//! variant is decided on its own) and guest kernel in `target/e2e/accel-cache`.
+//! kvm -accel tcg` does not fall back because KVM did initialise. So the
+//! real kernel boots under KVM once, as the caller's [`Trial`] says; only if
+//! that boot gets where a working KVM gets is KVM used. The answer is cached
+//! per host kernel, QEMU (each variant is decided on its own) and guest kernel
+//! in `target/e2e/accel-cache`.
 
-use super::deps::{Kernel, Qemu};
-use super::guest::{self, Programs};
-use super::qemu::{self, Accel, Machine, Watch};
+use super::fetch::{Kernel, Qemu};
+use super::qemu::{self, Accel, Machine, Run, Watch};
 use super::variant::Variant;
 use anyhow::Result;
-use e2e_protocol::protocol::{PARAM_MARKER, PARAM_STAGE, QEMU_STATUS_PASS, STAGE2};
-use std::path::Path;
-use std::time::Duration;
+use std::path::{Path, PathBuf};
 
-/// A working KVM boots this kernel to `/init` in a second or two.
-const TRIAL_TIMEOUT: Duration = Duration::from_secs(15);
-const TRIAL_MARKER: &str = "kvm-trial";
+/// The trial boot, from the caller, who knows what the guest prints.
+#[derive(Debug)]
+pub struct Trial {
+    pub initrd: PathBuf,
+    pub append: String,
+    pub watch: Watch,
+    /// Whether the boot got where a working KVM gets.
+    pub works: fn(&Run) -> bool,
+}
 
+/// The accelerator for `variant`'s `qemu` and `kernel`: `E2E_ACCEL` if set,
+/// TCG without a usable `/dev/kvm`, else the cached or new result of the
+/// trial `trial` makes in the work directory it is given.
 pub fn decide(
     root: &Path,
     variant: Variant,
     qemu: &Qemu,
     kernel: &Kernel,
-    programs: &Programs,
+    trial: impl FnOnce(&Path) -> Result<Trial>,
 ) -> Result<Accel> {
     match std::env::var("E2E_ACCEL").as_deref() {
         Ok("kvm") => return Ok(Accel::Kvm),
@@ -63,28 +70,33 @@ pub fn decide(
             Accel::Tcg
         });
     }
-
-    let trial = format!("kvm-trial@{}", variant.name());
-    let work = root.join("work").join(&trial);
+    let name = format!("kvm-trial@{}", variant.name());
+    let work = root.join("work").join(&name);
     std::fs::create_dir_all(&work)?;
-    let initrd = work.join("initramfs.cpio");
-    guest::stage2_initramfs(&initrd, programs, None)?;
-    let append = format!("console=ttyS0 panic=-1 {PARAM_STAGE}=2 {PARAM_MARKER}={TRIAL_MARKER}");
+    let log = root.join("logs").join(format!("{name}.log"));
+    let accel = run_trial(qemu, kernel, &trial(&work)?, &log)?;
+    let mut lines: Vec<_> = cached
+        .lines()
+        .filter(|line| !line.ends_with(&key))
+        .map(str::to_owned)
+        .collect();
+    lines.push(format!("{}\t{key}", accel.name()));
+    std::fs::write(&cache, lines.join("\n") + "\n")?;
+    Ok(accel)
+}
+
+/// KVM if `trial` boots `kernel` under KVM as a working KVM would.
+fn run_trial(qemu: &Qemu, kernel: &Kernel, trial: &Trial, log: &Path) -> Result<Accel> {
     let machine = Machine {
         qemu,
         accel: Accel::Kvm,
         memory: "1G",
         kernel: &kernel.vmlinuz,
-        initrd: &initrd,
-        append: &append,
+        initrd: &trial.initrd,
+        append: &trial.append,
     };
-    let watch = Watch::init_verdict(TRIAL_TIMEOUT);
-    let log = root.join("logs").join(format!("{trial}.log"));
-    let run = qemu::run(&machine, &watch, &log)?;
-    let works = run.exit_status() == Some(QEMU_STATUS_PASS)
-        && run
-            .serial
-            .contains(&format!("{STAGE2} marker={TRIAL_MARKER}"));
+    let run = qemu::run(&machine, &trial.watch, log)?;
+    let works = (trial.works)(&run);
     let accel = if works { Accel::Kvm } else { Accel::Tcg };
     eprintln!(
         "e2e: accelerator {}: a trial boot under KVM {} after {:.1} s ({:?}; log {})",
@@ -98,12 +110,5 @@ pub fn decide(
         run.ending,
         log.display()
     );
-    let mut lines: Vec<_> = cached
-        .lines()
-        .filter(|line| !line.ends_with(&key))
-        .map(str::to_owned)
-        .collect();
-    lines.push(format!("{}\t{key}", accel.name()));
-    std::fs::write(&cache, lines.join("\n") + "\n")?;
     Ok(accel)
 }

@@ -1,0 +1,78 @@
+//! What every run is given and what it gives back.
+
+use super::table::Scenario;
+use crate::e2e::harness::fetch::{Kernel, Qemu};
+use crate::e2e::harness::guest::Programs;
+use crate::e2e::harness::qemu::{Accel, ControlRegisters};
+use crate::e2e::harness::variant::Variant;
+use anyhow::Result;
+use purgatory_abi::HashPath;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Everything the scenarios share.
+#[derive(Debug)]
+pub struct Context {
+    pub root: PathBuf,
+    pub kernel: Kernel,
+    pub programs: Programs,
+    pub seed: u64,
+}
+
+/// One QEMU variant, ready to run.
+#[derive(Debug)]
+pub struct Target {
+    pub variant: Variant,
+    pub qemu: Qemu,
+    pub accel: Accel,
+}
+
+/// Where one run keeps its files, and the marker its second stage reports.
+#[derive(Debug)]
+pub struct RunFiles {
+    /// For its images.
+    pub work: PathBuf,
+    /// The serial log.
+    pub log: PathBuf,
+    /// Unique to the run and the seed: `<scenario>-<variant>-<seed>`.
+    pub token: String,
+}
+
+impl Context {
+    /// The work directory (created), log path and marker of `scenario` on `target`.
+    pub fn run_files(&self, scenario: &Scenario, target: &Target) -> Result<RunFiles> {
+        let name = scenario.run_name(target.variant);
+        let work = self.root.join("work").join(&name);
+        std::fs::create_dir_all(&work)?;
+        Ok(RunFiles {
+            work,
+            log: self.root.join("logs").join(format!("{name}.log")),
+            token: format!(
+                "{}-{}-{:08x}",
+                scenario.name,
+                target.variant.name(),
+                self.seed as u32
+            ),
+        })
+    }
+}
+
+/// A run's result.
+#[derive(Debug)]
+pub struct Outcome {
+    pub passed: bool,
+    /// One line: what was shown, or why it failed.
+    pub summary: String,
+    /// Serial lines (with host seconds) worth quoting: the hand-over.
+    pub evidence: Vec<String>,
+    pub elapsed: Duration,
+    pub log: PathBuf,
+    /// The hash path the run showed (the probe's XMM registers, else the
+    /// loader's announcement).
+    pub path: Option<HashPath>,
+    /// Host seconds from the jump to the purgatory to the next image's first
+    /// line: the purgatory's hash plus, for a kernel, its decompression.
+    pub handover: Option<f64>,
+    /// CR0 and CR4 at the probe's entry.
+    pub probe_cr: Option<ControlRegisters>,
+}

@@ -1,0 +1,17 @@
+//! One judge per kind of run, each deciding from the run's serial log (read
+//! through the [vocabulary](super::vocabulary)) whether it showed what it
+//! must: `Ok` with one line of what it showed, or `Err` with why not.
+//!
+//! [`boot`]: a second kernel boots; [`refusal`]: the purgatory halts, resets
+//! or stays silent on a flipped byte; [`probe`]: the register probe's
+//! hand-off; [`kexec_file`]: the patched kernels' own loader. [`common`] holds
+//! what they share.
+
+pub mod boot;
+pub mod common;
+pub mod kexec_file;
+pub mod probe;
+pub mod refusal;
+
+#[cfg(test)]
+mod tests;

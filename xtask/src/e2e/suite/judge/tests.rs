@@ -1,0 +1,167 @@
+//! The judges on made-up runs: serial logs built from the kernel's and the
+//! tool's lines and the purgatory's as its library renders them.
+
+use super::common::Expect;
+use super::{boot, kexec_file, refusal};
+use crate::e2e::harness::qemu::{CpuState, Ending, Run};
+use crate::e2e::suite::table::{Boot, Refusal};
+use crate::e2e::suite::vocabulary::guest::{QEMU_STATUS_FAIL, QEMU_STATUS_PASS};
+use crate::e2e::suite::vocabulary::linux::TWO_PROGRAM_HEADERS;
+use crate::e2e::suite::vocabulary::plan;
+use crate::e2e::suite::vocabulary::template::{Text, written};
+use purgatory::regions::{Fault, SegmentFault};
+use purgatory::report;
+use purgatory_abi::{FailurePolicy, HashPath, KERNEL_ENTRY64_OFFSET};
+use std::time::Duration;
+
+const PLAN: &str = "  #  segment      start               end                 memsz       bytes       verified\n\
+    \x20 0  kernel       0x0000000001000000  0x0000000004c00000  0x03c00000  0x00c31000  yes\n\
+    \x20 1  boot-params  0x0000000000010000  0x0000000000012000  0x00002000  0x00001100  yes\n\
+    \x20 2  purgatory    0x00000000bffd7000  0x00000000bffe0000  0x00009000  0x00007770  no (holds the digest)\n\
+    \x20 hash         sha-ni: the CPU has SHA, SSSE3 and SSE4.1\n";
+const PURGATORY_START: u64 = 0xbffd_7000;
+const FLIPPED: &str = "  TEST: flipped the byte at 0x1618000 (segment 0 at 0x1000000, kernel + 0x618000) \
+                       from 0x1 to 0xfe after the digest\n";
+const JUMP: &str = "[    2.2] kexec_core: Starting new kernel\r\n";
+const SHA_NI: Expect = Expect {
+    path: Some(HashPath::ShaNi),
+    sha_ni: Some(true),
+};
+
+fn run(serial: String, ending: Ending) -> Run {
+    Run {
+        ending,
+        serial,
+        elapsed: Duration::from_secs(10),
+        triple_fault: false,
+        snapshot: None,
+        cpu_at_stop: None,
+    }
+}
+
+fn console_lines(lines: &[&dyn Fn(&mut Text)]) -> String {
+    lines.iter().map(|line| written(line)).collect()
+}
+
+fn second_kernel(token: &str, target: u64) -> String {
+    let plan = plan::read(PLAN).unwrap();
+    let regions = plan.regions().unwrap();
+    let bytes = plan.covered();
+    format!(
+        "[    0.0] Linux version 6.12\n{PLAN}{JUMP}{}[    0.0] Linux version 6.12\n\
+         [    0.0] Command line: console=ttyS0 e2e.marker={token}\nE2E-STAGE2 marker={token}\nE2E-PASS\n",
+        console_lines(&[
+            &|out| report::started(out, &regions, HashPath::ShaNi),
+            &|out| report::verified(out, true, bytes, 777),
+            &|out| report::jumping(out, target),
+        ])
+    )
+}
+
+#[test]
+fn a_second_kernel_that_boots_through_the_expected_lines_passes() {
+    let target = 0x100_0000 + KERNEL_ENTRY64_OFFSET;
+    let good = run(
+        second_kernel("t-1", target),
+        Ending::Exited(Some(QEMU_STATUS_PASS)),
+    );
+    let said = boot::judge(&good, Boot::Verified, "t-1", &SHA_NI).unwrap();
+    assert!(said.contains("777 TSC ticks"), "{said}");
+    let why = boot::judge(&good, Boot::Verified, "t-2", &SHA_NI).unwrap_err();
+    assert!(why.contains("e2e.marker=t-2"), "{why}");
+    let astray = run(
+        second_kernel("t-1", target + 1),
+        Ending::Exited(Some(QEMU_STATUS_PASS)),
+    );
+    let why = boot::judge(&astray, Boot::Verified, "t-1", &SHA_NI).unwrap_err();
+    assert!(why.contains("hand-off target"), "{why}");
+    let failed = run(
+        second_kernel("t-1", target),
+        Ending::Exited(Some(QEMU_STATUS_FAIL)),
+    );
+    let why = boot::judge(&failed, Boot::Verified, "t-1", &SHA_NI).unwrap_err();
+    assert!(why.contains("reported a failure"), "{why}");
+}
+
+fn refused(policy: FailurePolicy) -> String {
+    let plan = plan::read(PLAN).unwrap();
+    let regions = plan.regions().unwrap();
+    let bytes = plan.covered();
+    let fault = SegmentFault {
+        index: 0,
+        region: regions[0],
+        fault: Fault::Mismatch {
+            expected: [1; 32],
+            computed: [2; 32],
+        },
+    };
+    format!(
+        "{FLIPPED}{PLAN}{JUMP}{}",
+        console_lines(&[
+            &|out| report::started(out, &regions, HashPath::ShaNi),
+            &|out| report::verified(out, false, bytes, 5),
+            &|out| report::segment_fault(out, &fault),
+            &|out| report::stopping(out, policy),
+        ])
+    )
+}
+
+/// Just after a `hlt` of the purgatory as loaded at [`PURGATORY_START`].
+fn after_a_hlt() -> u64 {
+    let at = purgatory_host::PURGATORY_ELF
+        .iter()
+        .position(|&byte| byte == 0xf4)
+        .unwrap();
+    PURGATORY_START + at as u64 + 1
+}
+
+#[test]
+fn a_refusal_must_halt_on_a_purgatory_hlt_with_interrupts_off() {
+    let stopped = |rip, rflags| {
+        let mut run = run(refused(FailurePolicy::Halt), Ending::Stopped("x".into()));
+        run.cpu_at_stop = Some(CpuState {
+            rip,
+            rflags,
+            halted: true,
+        });
+        run
+    };
+    let said = refusal::judge(&stopped(after_a_hlt(), 0x46), Refusal::Halt, &SHA_NI).unwrap();
+    assert!(said.contains("named segment 0 at 0x1000000"), "{said}");
+    let why = refusal::judge(&stopped(after_a_hlt(), 0x246), Refusal::Halt, &SHA_NI).unwrap_err();
+    assert!(why.contains("interrupts enabled"), "{why}");
+    let why = refusal::judge(&stopped(0x1000, 0x46), Refusal::Halt, &SHA_NI).unwrap_err();
+    assert!(why.contains("outside the purgatory"), "{why}");
+    let why = refusal::judge(&stopped(after_a_hlt(), 0x46), Refusal::Silent, &SHA_NI).unwrap_err();
+    assert!(why.contains("--no-console, yet"), "{why}");
+}
+
+#[test]
+fn a_reset_must_be_announced_and_end_qemu_with_status_0() {
+    let reset = run(refused(FailurePolicy::Reset), Ending::Exited(Some(0)));
+    let said = refusal::judge(&reset, Refusal::Reset, &SHA_NI).unwrap();
+    assert!(said.contains("through port 0xcf9"), "{said}");
+    let why = refusal::judge(&reset, Refusal::Halt, &SHA_NI).unwrap_err();
+    assert!(why.contains("line 4"), "{why}");
+    let passed = run(
+        refused(FailurePolicy::Reset),
+        Ending::Exited(Some(QEMU_STATUS_PASS)),
+    );
+    let why = refusal::judge(&passed, Refusal::Reset, &SHA_NI).unwrap_err();
+    assert!(why.contains("expected a reset"), "{why}");
+}
+
+#[test]
+fn a_patched_kernel_refusal_needs_its_reason_and_the_loaders_failure() {
+    let serial = format!("[ 1.0] {TWO_PROGRAM_HEADERS}\nKEXEC-FILE-REFUSED: ENOEXEC\n");
+    let refused = run(serial.clone(), Ending::Exited(Some(QEMU_STATUS_FAIL)));
+    assert_eq!(
+        kexec_file::refusal(&refused, TWO_PROGRAM_HEADERS),
+        Ok(format!("refused (ENOEXEC): {TWO_PROGRAM_HEADERS:?}"))
+    );
+    let ran = run(
+        format!("{serial}{JUMP}"),
+        Ending::Exited(Some(QEMU_STATUS_FAIL)),
+    );
+    assert!(kexec_file::refusal(&ran, TWO_PROGRAM_HEADERS).is_err());
+}

@@ -1,0 +1,191 @@
+//! The runs in which `kexec-load` loads the image: a Debian kernel boots with
+//! a stage-1 initramfs whose `/init` runs the tool with the scenario's
+//! arguments, and reboots into a second kernel (with the stage-2 `/init`) or
+//! the register probe.
+
+use super::watch::init_verdict;
+use crate::e2e::harness::guest;
+use crate::e2e::harness::qemu::{self, Machine, Watch};
+use crate::e2e::suite::context::{Context, Outcome, RunFiles, Target};
+use crate::e2e::suite::judge::common::Expect;
+use crate::e2e::suite::judge::{boot, probe, refusal};
+use crate::e2e::suite::table::{BIG_FILE_LEN, Boot, Load, Placement, Refusal, Scenario};
+use crate::e2e::suite::vocabulary::guest::{PROBE_FAIL, PROBE_PASS, probe_cr};
+use crate::e2e::suite::vocabulary::linux::{RUN_INIT, STARTING_NEW_KERNEL};
+use crate::e2e::suite::vocabulary::{evidence, purgatory};
+use anyhow::Result;
+use e2e_protocol::protocol::{PARAM_BIG, PARAM_MARKER, PARAM_STAGE};
+use purgatory_abi::FailurePolicy;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Prepares the images, boots, and judges the log.
+pub fn run(scenario: &Scenario, load: Load, ctx: &Context, target: &Target) -> Result<Outcome> {
+    let files = ctx.run_files(scenario, target)?;
+    let stage1 = files.work.join("stage1.cpio");
+    let args = kexec_args(load, ctx, &files)?;
+    let boot_files = boot_files(load, ctx, &files.work);
+    let boot_files: Vec<_> = boot_files.iter().map(|(n, p)| (*n, p.as_path())).collect();
+    let programs = &ctx.programs;
+    guest::stage1_initramfs(&stage1, programs, &programs.kexec_load, &args, &boot_files)?;
+    let memory = match load {
+        // 6 GiB: RAM both below and above 4 GiB (QEMU's pc machine puts
+        // 3 GiB below the PCI hole and the rest above 4 GiB).
+        Load::Probe { .. } => "6G",
+        Load::Boot(_) | Load::Refusal(_) => "2G",
+    };
+    let append = format!("console=ttyS0 panic=-1 {PARAM_STAGE}=1");
+    let machine = Machine {
+        qemu: &target.qemu,
+        accel: target.accel,
+        memory,
+        kernel: &ctx.kernel.vmlinuz,
+        initrd: &stage1,
+        append: &append,
+    };
+    let run = qemu::run(&machine, &watch(load), &files.log)?;
+    let software_sha256 = matches!(
+        load,
+        Load::Probe {
+            software_sha256: true,
+            ..
+        }
+    );
+    let expect = Expect::new(target.variant, target.accel, software_sha256);
+    let verdict = match load {
+        Load::Boot(case) => boot::judge(&run, case, &files.token, &expect),
+        Load::Refusal(case) => refusal::judge(&run, case, &expect),
+        Load::Probe { placement, .. } => {
+            probe::judge(&run, placement, ctx.programs.probe_entry, &expect)
+        }
+    };
+    let text = std::fs::read_to_string(&files.log).unwrap_or_default();
+    Ok(Outcome {
+        passed: verdict.is_ok(),
+        summary: verdict.unwrap_or_else(|why| why),
+        evidence: evidence::kexec_load(&text, matches!(load, Load::Probe { .. })),
+        elapsed: run.elapsed,
+        log: files.log,
+        path: evidence::shown_path(&run.serial),
+        handover: evidence::handover(&text),
+        probe_cr: probe_cr(&run.serial),
+    })
+}
+
+/// The guest's verdicts end the run; a purgatory that halts ends it on its
+/// last line (its report) or, silent, once the CPU sits halted; the probe's
+/// runs read the first kernel's CR0/CR4 as its `/init` starts.
+fn watch(load: Load) -> Watch {
+    let timeout = match load {
+        Load::Boot(Boot::LargeInitrd) => 240,
+        Load::Boot(_) | Load::Refusal(_) => 150,
+        Load::Probe { .. } => 120,
+    };
+    let mut watch = init_verdict(Duration::from_secs(timeout));
+    watch
+        .verdicts
+        .extend([PROBE_PASS.into(), PROBE_FAIL.into()]);
+    if load == Load::Refusal(Refusal::Halt) {
+        watch.stop_on = vec![purgatory::stopping(FailurePolicy::Halt)];
+    }
+    if matches!(load, Load::Refusal(Refusal::Halt | Refusal::Silent)) {
+        watch.halt_after = Some(STARTING_NEW_KERNEL.into());
+    }
+    if matches!(load, Load::Probe { .. }) {
+        watch.snapshot_after = Some(RUN_INIT.into());
+    }
+    watch
+}
+
+/// The `/boot` files of the stage-1 image.
+fn boot_files(load: Load, ctx: &Context, work: &Path) -> Vec<(&'static str, PathBuf)> {
+    match load {
+        Load::Boot(_) | Load::Refusal(_) => vec![
+            ("vmlinuz", ctx.kernel.vmlinuz.clone()),
+            ("stage2.cpio", work.join("stage2.cpio")),
+        ],
+        Load::Probe { .. } => vec![("probe.bin", ctx.programs.probe.clone())],
+    }
+}
+
+/// The `kexec-load` arguments, ending in `--exec` as `/init` expects; a
+/// kernel's stage-2 image is written on the way.
+fn kexec_args(load: Load, ctx: &Context, files: &RunFiles) -> Result<Vec<String>> {
+    let mut args = match load {
+        Load::Boot(case) => {
+            let big = (case == Boot::LargeInitrd).then_some((BIG_FILE_LEN, ctx.seed));
+            let mut args = kernel_args(ctx, files, big)?;
+            if case == Boot::NoVerify {
+                args.push("--no-verify".into());
+            }
+            args
+        }
+        Load::Refusal(case) => {
+            let mut args = kernel_args(ctx, files, None)?;
+            args.extend(["--corrupt-after-digest".into(), "kernel".into()]);
+            // The console is left to kexec-load's default (the guest's
+            // console is ttyS0) except where the scenario is about it.
+            match case {
+                Refusal::Reset => args.extend(["--on-failure".into(), "reset".into()]),
+                Refusal::Silent => args.push("--no-console".into()),
+                Refusal::Halt => {}
+            }
+            args
+        }
+        Load::Probe {
+            placement,
+            software_sha256,
+        } => {
+            let mut args = probe_args(placement, ctx);
+            if software_sha256 {
+                args.push("--software-sha256".into());
+            }
+            args
+        }
+    };
+    args.push("--exec".into());
+    Ok(args)
+}
+
+/// The Debian kernel again, with the stage-2 image (and its large file, of
+/// `len` bytes from `seed`) and the run's marker on its command line.
+fn kernel_args(ctx: &Context, files: &RunFiles, big: Option<(u64, u64)>) -> Result<Vec<String>> {
+    guest::stage2_initramfs(&files.work.join("stage2.cpio"), &ctx.programs, big)?;
+    let mut append = format!(
+        "console=ttyS0 earlyprintk=serial,ttyS0,115200 panic=-1 {PARAM_STAGE}=2 {PARAM_MARKER}={}",
+        files.token
+    );
+    if let Some((len, seed)) = big {
+        append.push_str(&format!(" {PARAM_BIG}={len}:{seed}"));
+    }
+    Ok(vec![
+        "/boot/vmlinuz".into(),
+        "--initrd".into(),
+        "/boot/stage2.cpio".into(),
+        "--append".into(),
+        append,
+    ])
+}
+
+/// The probe's flat image, entered at its entry offset, with the purgatory
+/// where `placement` asks.
+fn probe_args(placement: Placement, ctx: &Context) -> Vec<String> {
+    let mut args = vec![
+        "/boot/probe.bin".into(),
+        "--raw".into(),
+        "--entry-offset".into(),
+        format!("{:#x}", ctx.programs.probe_entry),
+        "--purgatory-addr".into(),
+        match placement {
+            Placement::Low => "low",
+            Placement::Below4G => "below-4g",
+            Placement::Above4G => "high",
+            Placement::Random => "random",
+        }
+        .into(),
+    ];
+    if placement == Placement::Random {
+        args.extend(["--seed".into(), ctx.seed.to_string()]);
+    }
+    args
+}

@@ -1,0 +1,24 @@
+//! The suite on top of the [harness](super::harness): the scenarios as data
+//! ([`table`]), the serial log's [`vocabulary`] (what the guests, the tool,
+//! the kernel and the purgatory print), one judge per kind of run
+//! ([`judge`]), and how each kind is booted ([`launch`]), with the broken
+//! purgatories of the patched-kernel runs ([`bad_purgatory`]).
+
+pub mod bad_purgatory;
+pub mod context;
+pub mod judge;
+pub mod launch;
+pub mod table;
+pub mod vocabulary;
+
+use anyhow::Result;
+use context::{Context, Outcome, Target};
+use table::{Kind, Scenario};
+
+/// Prepares `scenario`'s images, boots them on `target`, and judges the log.
+pub fn run(scenario: &Scenario, ctx: &Context, target: &Target) -> Result<Outcome> {
+    match scenario.kind {
+        Kind::KexecLoad(load) => launch::kexec_load::run(scenario, load, ctx, target),
+        Kind::KexecFile(case) => launch::kexec_file::run(scenario, case, ctx, target),
+    }
+}

@@ -1,0 +1,275 @@
+//! The scenarios, as data: what each boots, what it is about, and on which
+//! QEMU variants it runs. Each variant a scenario lists is its own run, named
+//! `<scenario>@<variant>`, with its own log.
+//!
+//! QEMU 7.2 runs the core (a real kernel, one probe, the refusal, the large
+//! initrd) on the software path; QEMU 10 runs everything on the SHA-NI path,
+//! plus the forced software path on a CPU that has SHA-NI. (Timing the large
+//! initrd both ways on QEMU 10 showed SHA-NI ahead by only ~0.6 s of ~3 s
+//! under TCG, less than the run-to-run noise: the probe's XMM check, not the
+//! clock, is what shows the path.) The `kexec-file-*` scenarios run on QEMU 10
+//! only: the kernels are tiny and the suite's time counts; its `-cpu max` has
+//! SHA-NI, so our purgatory, which Linux loads with `purgatory_flags` as
+//! shipped, takes its default path with Linux's hand-off state.
+
+use crate::e2e::harness::variant::Variant;
+
+/// One scenario; each variant it lists is its own QEMU run with its own log.
+#[derive(Debug)]
+pub struct Scenario {
+    pub name: &'static str,
+    pub about: &'static str,
+    pub kind: Kind,
+    pub variants: &'static [Variant],
+}
+
+/// What a scenario does, and so how it is booted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// `kexec-load`, this workspace's loader, loads the image in the guest.
+    KexecLoad(Load),
+    /// Linux's own `kexec_file_load` in the patched kernels of `cargo xtask
+    /// kernel` loads a purgatory.
+    KexecFile(KexecFile),
+}
+
+/// What `kexec-load` loads, and so which judge decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Load {
+    /// A second kernel, which must boot.
+    Boot(Boot),
+    /// A kernel with a byte flipped after the digest: the purgatory must
+    /// refuse the image.
+    Refusal(Refusal),
+    /// The register probe, which checks the hand-off.
+    Probe {
+        placement: Placement,
+        /// `kexec-load --software-sha256`.
+        software_sha256: bool,
+    },
+}
+
+/// How the second kernel is loaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Boot {
+    Verified,
+    /// `--no-verify`: an empty region table.
+    NoVerify,
+    /// An initrd of [`BIG_FILE_LEN`] or more, checked byte for byte.
+    LargeInitrd,
+}
+
+/// At least this much initrd for [`Boot::LargeInitrd`].
+pub const BIG_FILE_LEN: u64 = 64 << 20;
+
+/// How the purgatory refuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// It names the segment on its console and halts.
+    Halt,
+    /// `--on-failure reset`: it says so and resets.
+    Reset,
+    /// `--no-console`: it halts without a word, as Linux's.
+    Silent,
+}
+
+/// Where `kexec-load` puts the purgatory for the probe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    Low,
+    Below4G,
+    Above4G,
+    Random,
+}
+
+/// What a patched kernel loads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KexecFile {
+    /// Our purgatory, embedded; 2 GiB, so it lands below 4 GiB.
+    Embedded,
+    /// Our purgatory, embedded; 6 GiB, so top-down placement puts it above 4 GiB.
+    EmbeddedAbove4G,
+    /// The C-purgatory kernel reads ours from a file.
+    FromFile,
+    /// The C purgatory, through the patched loader's ET_REL path.
+    CPurgatory,
+    /// A file purgatory with a second program header: refused.
+    TwoProgramHeaders,
+    /// A file purgatory whose `entry64_regs` is 128 bytes (the RFC layout): refused.
+    RegsSize,
+}
+
+impl Scenario {
+    /// Whether it boots the patched kernels of `cargo xtask kernel`.
+    pub fn needs_patched_kernels(&self) -> bool {
+        matches!(self.kind, Kind::KexecFile(_))
+    }
+
+    /// The run's name: `<scenario>@<variant>`.
+    pub fn run_name(&self, variant: Variant) -> String {
+        format!("{}@{}", self.name, variant.name())
+    }
+}
+
+const BOTH: &[Variant] = &[Variant::Qemu7, Variant::Qemu10];
+const QEMU10: &[Variant] = &[Variant::Qemu10];
+
+/// Every scenario, in the order the suite runs them on each variant.
+pub const SCENARIOS: &[Scenario] = &[
+    Scenario {
+        name: "kernel-to-kernel",
+        about: "a real kernel kexecs a real kernel; the second /init reports the marker from its command line",
+        kind: boot(Boot::Verified),
+        variants: BOTH,
+    },
+    Scenario {
+        name: "probe-low",
+        about: "register probe; purgatory in the lowest free RAM",
+        kind: probe(Placement::Low),
+        variants: BOTH,
+    },
+    Scenario {
+        name: "probe-below-4g",
+        about: "register probe; purgatory in the highest RAM below 4 GiB",
+        kind: probe(Placement::Below4G),
+        variants: QEMU10,
+    },
+    Scenario {
+        name: "probe-above-4g",
+        about: "register probe; purgatory at the top of RAM, above 4 GiB",
+        kind: probe(Placement::Above4G),
+        variants: QEMU10,
+    },
+    Scenario {
+        name: "probe-random",
+        about: "register probe; purgatory at a random page-aligned address (seeded)",
+        kind: probe(Placement::Random),
+        variants: QEMU10,
+    },
+    Scenario {
+        name: "probe-software-sha256",
+        about: "register probe with --software-sha256: the portable path on a CPU with SHA-NI",
+        kind: Kind::KexecLoad(Load::Probe {
+            placement: Placement::Below4G,
+            software_sha256: true,
+        }),
+        variants: QEMU10,
+    },
+    Scenario {
+        name: "corrupt-halts",
+        about: "a kernel byte flipped after the digest: the purgatory names the segment and halts, the second kernel never runs",
+        kind: refusal(Refusal::Halt),
+        variants: BOTH,
+    },
+    Scenario {
+        name: "corrupt-resets",
+        about: "a kernel byte flipped with --on-failure reset: the purgatory names the segment and resets the machine",
+        kind: refusal(Refusal::Reset),
+        variants: QEMU10,
+    },
+    Scenario {
+        name: "corrupt-silent",
+        about: "a kernel byte flipped with --no-console: the purgatory halts without printing a thing",
+        kind: refusal(Refusal::Silent),
+        variants: QEMU10,
+    },
+    Scenario {
+        name: "no-verify",
+        about: "--no-verify (empty region table): the second kernel boots",
+        kind: boot(Boot::NoVerify),
+        variants: QEMU10,
+    },
+    Scenario {
+        name: "large-initrd",
+        about: "a 64 MiB+ initrd, verified by the purgatory and checked byte for byte by the second /init",
+        kind: boot(Boot::LargeInitrd),
+        variants: BOTH,
+    },
+    Scenario {
+        name: "kexec-file-embedded",
+        about: "patched Linux kexec_file_loads a kernel through our embedded purgatory; the second /init runs",
+        kind: Kind::KexecFile(KexecFile::Embedded),
+        variants: QEMU10,
+    },
+    Scenario {
+        name: "kexec-file-above-4g",
+        about: "the same with 6 GiB: the kernel places our purgatory top-down, above 4 GiB",
+        kind: Kind::KexecFile(KexecFile::EmbeddedAbove4G),
+        variants: QEMU10,
+    },
+    Scenario {
+        name: "kexec-file-param",
+        about: "a C-purgatory kernel reads our purgatory from kexec_file.purgatory=<file> and boots through it",
+        kind: Kind::KexecFile(KexecFile::FromFile),
+        variants: QEMU10,
+    },
+    Scenario {
+        name: "kexec-file-c-purgatory",
+        about: "the patched kernel's own C (ET_REL) purgatory still boots the second kernel",
+        kind: Kind::KexecFile(KexecFile::CPurgatory),
+        variants: QEMU10,
+    },
+    Scenario {
+        name: "kexec-file-two-phdrs",
+        about: "the patched kernel refuses a purgatory with two program headers, saying so",
+        kind: Kind::KexecFile(KexecFile::TwoProgramHeaders),
+        variants: QEMU10,
+    },
+    Scenario {
+        name: "kexec-file-regs-size",
+        about: "the patched kernel refuses a purgatory whose entry64_regs is 128 bytes, naming the symbol",
+        kind: Kind::KexecFile(KexecFile::RegsSize),
+        variants: QEMU10,
+    },
+];
+
+const fn boot(boot: Boot) -> Kind {
+    Kind::KexecLoad(Load::Boot(boot))
+}
+
+const fn refusal(refusal: Refusal) -> Kind {
+    Kind::KexecLoad(Load::Refusal(refusal))
+}
+
+/// The probe on the path the variant's CPU decides.
+const fn probe(placement: Placement) -> Kind {
+    Kind::KexecLoad(Load::Probe {
+        placement,
+        software_sha256: false,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_every_scenario_runs_somewhere() {
+        for (i, a) in SCENARIOS.iter().enumerate() {
+            assert!(SCENARIOS[i + 1..].iter().all(|b| b.name != a.name));
+            assert!(!a.variants.is_empty(), "{}", a.name);
+            assert!(!a.name.contains('@'), "{}", a.name);
+        }
+    }
+
+    /// Each path takes a real kexec, a probe, a refusal and a large initrd.
+    #[test]
+    fn both_variants_cover_the_core() {
+        for name in [
+            "kernel-to-kernel",
+            "probe-low",
+            "corrupt-halts",
+            "large-initrd",
+        ] {
+            let s = SCENARIOS.iter().find(|s| s.name == name).unwrap();
+            assert_eq!(s.variants, BOTH, "{name}");
+        }
+        assert!(SCENARIOS.iter().any(|s| matches!(
+            s.kind,
+            Kind::KexecLoad(Load::Probe {
+                software_sha256: true,
+                ..
+            })
+        ) && s.variants.contains(&Variant::Qemu10)));
+    }
+}

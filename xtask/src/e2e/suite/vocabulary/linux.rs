@@ -1,0 +1,91 @@
+//! What Linux prints: the first kernel's lines the suite waits for, the
+//! banner that shows a second kernel booted, the lines after which nothing
+//! good follows, and the patched kernels' `kexec_file` lines (with
+//! `KEXEC_FILE_DEBUG`: where the purgatory went, the entry, each segment).
+
+use crate::e2e::harness::log::hex_after;
+
+/// Every kernel's first line.
+pub const BANNER: &str = "Linux version ";
+/// The kernel's command line, printed early at boot.
+pub const COMMAND_LINE: &str = "Command line:";
+/// Printed by the first kernel as it jumps to the purgatory.
+pub const STARTING_NEW_KERNEL: &str = "kexec_core: Starting new kernel";
+/// Printed by the first kernel just before its `/init` starts: CR0 and CR4
+/// are read then, while it still runs, for the probe's cross-check.
+pub const RUN_INIT: &str = "Run /init as init process";
+/// After these nothing good can follow: a panic (with `panic=-1` it would
+/// exit anyway), the decompressor refusing a corrupt kernel, a reboot request.
+pub const FATAL: &[&str] = &[
+    "Kernel panic - not syncing",
+    "System halted",
+    "reboot: Restarting system",
+    "Rebooting in ",
+];
+
+/// How many kernels printed their banner.
+pub fn banners(serial: &str) -> usize {
+    serial.matches(BANNER).count()
+}
+
+/// Whether a kernel's command line, as it printed it, has `text`.
+pub fn command_line_has(serial: &str, text: &str) -> bool {
+    serial
+        .lines()
+        .any(|line| line.contains(COMMAND_LINE) && line.contains(text))
+}
+
+/// The patched kernel logs where it put the purgatory.
+pub const LOADED_PURGATORY_AT: &str = "Loaded purgatory at";
+/// The patched kernel's summary of a load: the entry point it computed.
+pub const FILE_LOAD: &str = "kexec_file_load: type";
+const FILE_LOAD_ENTRY: &str = "kexec_file_load: type:0, start:";
+/// The patched kernel reads a purgatory from `kexec_file.purgatory=`.
+pub const TESTING_FILE: &str = "kexec_file: purgatory: testing ";
+/// The patched kernel's refusal of a purgatory with a second program header.
+pub const TWO_PROGRAM_HEADERS: &str =
+    "kexec_file: purgatory: 2 program headers, a linked purgatory must have exactly one PT_LOAD";
+/// Its refusal of an `entry64_regs` of the RFC's 128 bytes.
+pub const REGS_SIZE_MISMATCH: &str = "kexec_file: symbol entry64_regs size mismatch: 128 bytes in the purgatory, the loader expects 136";
+
+/// Where the patched kernel put the purgatory.
+pub fn purgatory_at(serial: &str) -> Option<u64> {
+    hex_after(serial, LOADED_PURGATORY_AT)
+}
+
+/// The entry point the patched kernel computed.
+pub fn file_load_entry(serial: &str) -> Option<u64> {
+    hex_after(serial, FILE_LOAD_ENTRY)
+}
+
+/// The segment list's line for the segment at `mem`.
+pub fn segment_line(mem: u64) -> String {
+    format!("mem={mem:#x} ")
+}
+
+/// The `bufsz` of the segment at `mem` in the segment list.
+pub fn segment_bufsz(serial: &str, mem: u64) -> Option<u64> {
+    let segment = segment_line(mem);
+    serial
+        .lines()
+        .filter(|line| line.contains(&segment))
+        .find_map(|line| hex_after(line, "bufsz="))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LOG: &str = "[    1.2] kexec_file: kernel: 0000000 kernel_size: 0x12\n\
+        [    1.3] kexec-bzImage64: Loaded purgatory at 0x7ffd8000\n\
+        [    1.4] kexec_file: segment[3]: buf=0x0000 bufsz=0x44a0 mem=0x7ffd8000 memsz=0x9000\n\
+        [    1.5] kexec_file: kexec_file_load: type:0, start:0x7ffd83c0 head:0x1 flags:0x8\n";
+
+    #[test]
+    fn debug_lines_parse() {
+        assert_eq!(purgatory_at(LOG), Some(0x7ffd_8000));
+        assert_eq!(file_load_entry(LOG), Some(0x7ffd_83c0));
+        assert_eq!(segment_bufsz(LOG, 0x7ffd_8000), Some(0x44a0));
+        assert_eq!(segment_bufsz(LOG, 0x1000), None);
+    }
+}

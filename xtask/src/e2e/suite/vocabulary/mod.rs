@@ -1,0 +1,16 @@
+//! The serial log's vocabulary: every marker and line the suite looks for,
+//! by who prints it, read into typed values. The judges use these and type no
+//! text of their own.
+//!
+//! [`linux`] is the kernels' lines, [`guest`] the `/init`s' and the register
+//! probe's, [`tool`] and [`plan`] `kexec-load`'s (the plan is read in one
+//! place, [`plan::read`]), [`purgatory`] the purgatory's console, rendered by
+//! its own library ([`template`]); [`evidence`] picks what a summary quotes.
+
+pub mod evidence;
+pub mod guest;
+pub mod linux;
+pub mod plan;
+pub mod purgatory;
+pub mod template;
+pub mod tool;

@@ -1,0 +1,180 @@
+//! What the purgatory prints on its console. The lines a run must show are
+//! rendered by the purgatory's own library (`purgatory::report`) from the
+//! plan's values, so rewording a line there changes what is expected here;
+//! what cannot be known in advance is a hole of a [`Template`].
+
+use super::guest::PROBE_REACHED;
+use super::linux::{BANNER, STARTING_NEW_KERNEL};
+use super::plan::Plan;
+use super::template::{Template, UNKNOWN_DIGEST, UNKNOWN_NUMBER, render};
+use super::tool::Flipped;
+use purgatory::regions::{Fault, SegmentFault};
+use purgatory::report;
+use purgatory_abi::FailurePolicy;
+
+/// One line the purgatory must print, and what it stands for.
+#[derive(Debug, Clone)]
+pub struct Expected {
+    pub line: Template,
+    pub what: String,
+}
+
+/// The start of every console line (`purgatory: `): what its last lines for
+/// the two failure policies have in common.
+pub fn prefix() -> String {
+    let halt = stopping(FailurePolicy::Halt);
+    let reset = stopping(FailurePolicy::Reset);
+    let common = halt
+        .char_indices()
+        .zip(reset.chars())
+        .find(|((_, a), b)| a != b)
+        .map_or(halt.len(), |((at, _), _)| at);
+    halt[..common].to_owned()
+}
+
+/// Its last line before it stops for `policy`.
+pub fn stopping(policy: FailurePolicy) -> String {
+    render(|out| report::stopping(out, policy))
+}
+
+/// A load it passes: what it verifies and how (the plan's regions, on the
+/// path the plan announced), every byte hashed in some TSC ticks, the jump to
+/// `target`.
+pub fn passing(plan: &Plan, target: u64) -> Result<Vec<Expected>, String> {
+    Ok(vec![
+        started(plan)?,
+        verdict(plan, true),
+        Expected {
+            line: Template::rendered(|out| report::jumping(out, target)),
+            what: format!("the jump to the hand-off target {target:#x}"),
+        },
+    ])
+}
+
+/// A load it refuses for the byte `kexec-load` flipped: what it verifies,
+/// the failed verdict, exactly the flipped segment named with both digests,
+/// and its stop for `policy`.
+pub fn refusing(
+    plan: &Plan,
+    flipped: Flipped,
+    policy: FailurePolicy,
+) -> Result<Vec<Expected>, String> {
+    let region = plan
+        .regions()?
+        .get(flipped.region)
+        .copied()
+        .filter(|region| region.start == flipped.start && region.len != 0)
+        .ok_or(format!(
+            "kexec-load flipped a byte of segment {} at {:#x}, which is not that region of its plan",
+            flipped.region, flipped.start
+        ))?;
+    let fault = SegmentFault {
+        index: flipped.region,
+        region,
+        fault: Fault::Mismatch {
+            expected: UNKNOWN_DIGEST,
+            computed: UNKNOWN_DIGEST,
+        },
+    };
+    Ok(vec![
+        started(plan)?,
+        verdict(plan, false),
+        Expected {
+            line: Template::rendered(|out| report::segment_fault(out, &fault)),
+            what: format!(
+                "segment {} at {:#x}, the one kexec-load flipped",
+                flipped.region, flipped.start
+            ),
+        },
+        Expected {
+            line: Template::rendered(|out| report::stopping(out, policy)),
+            what: format!("its last line, the {policy:?}"),
+        },
+    ])
+}
+
+fn started(plan: &Plan) -> Result<Expected, String> {
+    let regions = plan.regions()?;
+    Ok(Expected {
+        line: Template::rendered(|out| report::started(out, &regions, plan.hash)),
+        what: format!(
+            "what it verifies: the plan's {} segments, {} bytes, on the {} path",
+            plan.verified().count(),
+            plan.covered(),
+            plan.hash.name()
+        ),
+    })
+}
+
+fn verdict(plan: &Plan, matched: bool) -> Expected {
+    let bytes = plan.covered();
+    Expected {
+        line: Template::rendered(|out| report::verified(out, matched, bytes, UNKNOWN_NUMBER)),
+        what: format!(
+            "the verdict ({}) after all {bytes} bytes, with the TSC ticks",
+            if matched { "verified" } else { "failed" }
+        ),
+    }
+}
+
+/// The console lines the purgatory printed (from [`prefix`] on): after the
+/// first kernel's jump, before the next image's first line.
+pub fn printed(serial: &str) -> Vec<&str> {
+    let prefix = prefix();
+    let after = serial
+        .find(STARTING_NEW_KERNEL)
+        .map_or("", |at| &serial[at..]);
+    after
+        .lines()
+        .take_while(|line| !line.contains(BANNER) && !line.contains(PROBE_REACHED))
+        .filter_map(|line| line.find(&prefix).map(|at| line[at..].trim_end()))
+        .collect()
+}
+
+/// Checks the `printed` lines against the `expected` ones, in order and
+/// nothing else; returns the values in each line's holes.
+pub fn check<'a>(printed: &[&'a str], expected: &[Expected]) -> Result<Vec<Vec<&'a str>>, String> {
+    let mut values = Vec::new();
+    for (at, want) in expected.iter().enumerate() {
+        let Some(&line) = printed.get(at) else {
+            return Err(format!(
+                "the purgatory printed no {} (\"{}\") as its line {}; it printed {printed:?}",
+                want.what,
+                want.line,
+                at + 1
+            ));
+        };
+        let Some(found) = want.line.matches(line) else {
+            return Err(format!(
+                "the purgatory's line {} is {line:?}, not {} (\"{}\"){}; it printed {printed:?}",
+                at + 1,
+                want.what,
+                want.line,
+                hint(line)
+            ));
+        };
+        values.push(found);
+    }
+    match printed.get(expected.len()) {
+        Some(extra) => Err(format!(
+            "the purgatory printed {extra:?} after its {} expected line(s); it printed {printed:?}",
+            expected.len()
+        )),
+        None => Ok(values),
+    }
+}
+
+/// What an unexpected line means, where it is one of the purgatory's known lines.
+fn hint(line: &str) -> &'static str {
+    let overall =
+        Template::rendered(|out| report::overall_mismatch(out, &UNKNOWN_DIGEST, &UNKNOWN_DIGEST));
+    if overall.matches(line).is_some() {
+        " (only the overall digests: no segment failed on its own, were the per-segment digests given?)"
+    } else {
+        ""
+    }
+}
+
+#[cfg(test)]
+#[path = "purgatory_tests.rs"]
+mod tests;
