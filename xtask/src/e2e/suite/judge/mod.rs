@@ -4,14 +4,18 @@
 //!
 //! [`boot`]: a second kernel boots; [`refusal`]: the purgatory halts, resets
 //! or stays silent on a flipped byte; [`probe`]: the register probe's
-//! hand-off; [`kexec_file`]: the patched kernels' own loader. [`common`] holds
-//! what they share.
+//! hand-off; [`kexec_file`]: the patched kernels' own loader; [`uefi`]: a
+//! second kernel's EFI, ACPI and RNG seed after a UEFI boot; [`lockdown`]:
+//! the loader's refusal on a locked-down kernel. [`common`] holds what they
+//! share.
 
 pub mod boot;
 pub mod common;
 pub mod kexec_file;
+pub mod lockdown;
 pub mod probe;
 pub mod refusal;
+pub mod uefi;
 
 #[cfg(test)]
 mod tests;

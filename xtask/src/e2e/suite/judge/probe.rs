@@ -4,7 +4,7 @@
 //! the CR0/CR4 the kexec derived from the first kernel's, and have taken the
 //! hash path the variant demands (the probe reads it from the XMM registers).
 
-use super::common::{Expect, FOUR_GIB, console_passed, passed_exit};
+use super::common::{Expect, console_passed, passed_exit, placed};
 use crate::e2e::harness::log::require;
 use crate::e2e::harness::qemu::Run;
 use crate::e2e::suite::table::Placement;
@@ -30,17 +30,7 @@ pub fn judge(
     require(serial, PROBE_PASS, "the probe gave no verdict")?;
     let plan = plan::read(serial)?;
     let (start, end) = (plan.purgatory.start, plan.purgatory.end);
-    let placed = match placement {
-        Placement::Low => start < 0x10_0000,
-        Placement::Below4G => end <= FOUR_GIB && start >= FOUR_GIB / 2,
-        Placement::Above4G => start >= FOUR_GIB,
-        Placement::Random => start.is_multiple_of(0x1000),
-    };
-    if !placed {
-        return Err(format!(
-            "the purgatory went to {start:#x}..{end:#x}, not where {placement:?} asks"
-        ));
-    }
+    placed(placement, &plan.purgatory)?;
     let seed = match (placement, tool::seed(serial)) {
         (Placement::Random, Some(seed)) => format!(" (seed {seed})"),
         _ => String::new(),

@@ -14,6 +14,8 @@ use purgatory::report;
 use purgatory_abi::{FailurePolicy, HashPath, KERNEL_ENTRY64_OFFSET};
 use std::time::Duration;
 
+mod uefi;
+
 const PLAN: &str = "  #  segment      start               end                 memsz       bytes       verified\n\
     \x20 0  kernel       0x0000000001000000  0x0000000004c00000  0x03c00000  0x00c31000  yes\n\
     \x20 1  boot-params  0x0000000000010000  0x0000000000012000  0x00002000  0x00001100  yes\n\

@@ -85,7 +85,7 @@ pub fn run(
     let files = ctx.run_files(scenario, target)?;
     let ours = std::fs::read(project_root().join(EMBEDDED_PATH))?;
     let stage2 = files.work.join("stage2.cpio");
-    guest::stage2_initramfs(&stage2, &ctx.programs, None)?;
+    guest::stage2_initramfs(&stage2, &ctx.programs, None, &[])?;
     let kernel = match case {
         KexecFile::Embedded | KexecFile::EmbeddedAbove4G => &kernels.embedded.bzimage,
         _ => &kernels.builtin.bzimage,
@@ -122,6 +122,7 @@ pub fn run(
     let machine = Machine {
         qemu: &target.qemu,
         accel: target.accel,
+        firmware: None,
         // QEMU's pc machine puts 3 GiB below the PCI hole, the rest above 4 GiB.
         memory: if case == KexecFile::EmbeddedAbove4G {
             "6G"

@@ -10,17 +10,26 @@ use super::linux::{
 };
 use super::plan;
 use super::purgatory::prefix;
-use super::tool::FLIPPED;
+use super::tool::{ERROR, FLIPPED};
+use super::uefi::{ACPI_RSDP, EFI_BANNER, LOCKED_DOWN_FROM};
 use crate::e2e::harness::qemu::READINGS;
 use crate::e2e::harness::qemu::transcript::stamped;
-use e2e_protocol::protocol::LOADER_HASH;
+use e2e_protocol::protocol::{ACPI_LINE, EFI_LINE, LOADER_HASH, SETUP_DATA_LINE};
 use purgatory_abi::HashPath;
 
 /// The log lines (with host seconds) of a `kexec-load` run that show the
-/// hand-over and the hash path; a probe run's without the kernel banner.
+/// hand-over and the hash path, and under UEFI what the kernels found and
+/// the loader's refusal; a probe run's without the kernel banner.
 pub fn kexec_load(log: &str, probe: bool) -> Vec<String> {
     let prefix = prefix();
     let markers = [
+        EFI_BANNER,
+        ACPI_RSDP,
+        EFI_LINE,
+        ACPI_LINE,
+        SETUP_DATA_LINE,
+        LOCKED_DOWN_FROM,
+        ERROR,
         STARTING_NEW_KERNEL,
         FLIPPED,
         &prefix,

@@ -5,7 +5,9 @@
 //! [`linux`] is the kernels' lines, [`guest`] the `/init`s' and the register
 //! probe's, [`tool`] and [`plan`] `kexec-load`'s (the plan is read in one
 //! place, [`plan::read`]), [`purgatory`] the purgatory's console, rendered by
-//! its own library ([`template`]); [`evidence`] picks what a summary quotes.
+//! its own library ([`template`]); [`uefi`] the EFI and ACPI lines of a UEFI
+//! run and what its second `/init` reports; [`evidence`] picks what a
+//! summary quotes.
 
 pub mod evidence;
 pub mod guest;
@@ -14,3 +16,4 @@ pub mod plan;
 pub mod purgatory;
 pub mod template;
 pub mod tool;
+pub mod uefi;

@@ -1,10 +1,13 @@
 //! The load plan `kexec-load` printed in the guest, as values: the one place
-//! the suite reads it. Today that is the tool's human table (one row per
-//! segment) and its `  hash ` line; a machine-readable plan would change
-//! [`read`] alone.
+//! the suite reads it. That is its `--json` line (`PlanReport`) when the run
+//! asked for one, which also says what a kernel inherits through its boot
+//! parameters; else the human table (one row per segment) and its `  hash `
+//! line.
 
 use crate::e2e::harness::log::hex_number;
 use e2e_protocol::protocol::LOADER_HASH;
+use kexec_load::report::boot::BootReport;
+use kexec_load::report::{PlanReport, ReportError};
 use purgatory_abi::{HashPath, SHA_REGION_COUNT, ShaRegion, ShaRegions};
 use std::ops::Range;
 
@@ -35,6 +38,9 @@ pub struct Plan {
     pub hash: HashPath,
     /// Where the purgatory's segment lies.
     pub purgatory: Range<u64>,
+    /// What a kernel inherits through its boot parameters: only the JSON
+    /// plan says.
+    pub boot: Option<BootReport>,
 }
 
 impl Plan {
@@ -75,12 +81,53 @@ impl Plan {
     }
 }
 
-/// The plan `kexec-load` printed in `serial`.
+/// The plan `kexec-load` printed in `serial`: its JSON line if there is one,
+/// else its table.
+pub fn read(serial: &str) -> Result<Plan, String> {
+    match PlanReport::find_in(serial) {
+        Ok(report) => from_report(report),
+        Err(ReportError::Missing) => read_table(serial),
+        Err(error) => Err(error.to_string()),
+    }
+}
+
+fn from_report(report: PlanReport) -> Result<Plan, String> {
+    let segments: Vec<Segment> = report
+        .segments
+        .into_iter()
+        .map(|s| Segment {
+            index: s.index,
+            name: s.name,
+            start: s.start,
+            end: s.end,
+            mem_size: s.mem_size,
+            bytes: s.bytes,
+            verified: s.verified,
+        })
+        .collect();
+    let purgatory = purgatory_range(&segments)?;
+    Ok(Plan {
+        segments,
+        hash: report.hash.path,
+        purgatory,
+        boot: report.boot,
+    })
+}
+
+fn purgatory_range(segments: &[Segment]) -> Result<Range<u64>, String> {
+    segments
+        .iter()
+        .find(|segment| segment.name == PURGATORY)
+        .map(|segment| segment.start..segment.end)
+        .ok_or_else(|| "no purgatory row in kexec-load's plan".into())
+}
+
+/// The table `kexec-load` printed in `serial`.
 ///
 /// Rows look like `  3  purgatory    0x…(start)  0x…(end)  0x…(memsz)
 /// 0x…(bytes)  yes|no…`; the path is on the line starting with
 /// [`LOADER_HASH`].
-pub fn read(serial: &str) -> Result<Plan, String> {
+fn read_table(serial: &str) -> Result<Plan, String> {
     let segments: Vec<_> = serial.lines().filter_map(row).collect();
     let hash = serial
         .lines()
@@ -89,15 +136,12 @@ pub fn read(serial: &str) -> Result<Plan, String> {
             HashPath::from_name(rest.split(':').next()?)
         })
         .ok_or("kexec-load announced no hash path")?;
-    let purgatory = segments
-        .iter()
-        .find(|segment| segment.name == PURGATORY)
-        .map(|segment| segment.start..segment.end)
-        .ok_or("no purgatory row in kexec-load's plan")?;
+    let purgatory = purgatory_range(&segments)?;
     Ok(Plan {
         segments,
         hash,
         purgatory,
+        boot: None,
     })
 }
 

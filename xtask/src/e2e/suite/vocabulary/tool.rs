@@ -1,7 +1,11 @@
-//! What `kexec-load` prints besides its plan ([`plan`](super::plan)): the
-//! note of the byte it flipped on purpose, and the seed of a random placement.
+//! What `kexec-load` prints besides its plan ([`plan`](super::plan)): its
+//! errors, the note of the byte it flipped on purpose, and the seed of a
+//! random placement.
 
 use crate::e2e::harness::log::hex_number;
+
+/// How `kexec-load` starts an error on stderr.
+pub const ERROR: &str = "kexec-load: error:";
 
 /// Printed by `kexec-load --corrupt-after-digest`.
 pub const FLIPPED: &str = "TEST: flipped the byte";
