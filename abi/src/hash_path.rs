@@ -2,7 +2,7 @@
 //! `purgatory_flags` and four CPUID words, so that the purgatory, a loader
 //! announcing the path and a test demanding it all apply the same rule.
 
-use crate::FLAG_SOFTWARE_SHA256;
+use crate::flags::FLAG_SOFTWARE_SHA256;
 
 /// CPUID.1:ECX: SSSE3 (`pshufb`) and SSE4.1 (`pblendw`), which the SHA-NI
 /// routine uses besides the SHA instructions (SDM vol. 2A, CPUID).

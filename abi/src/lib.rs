@@ -7,8 +7,10 @@
 #![cfg_attr(not(test), no_std)]
 #![warn(missing_docs)]
 
+mod flags;
 mod hash_path;
 
+pub use flags::{FLAG_RESET_ON_FAILURE, FLAG_SOFTWARE_SHA256, FailurePolicy};
 pub use hash_path::{Cpuid, HashPath};
 
 use core::mem::{offset_of, size_of};
@@ -39,11 +41,6 @@ pub const ENTRY64_REGS_SYMBOL: &str = "entry64_regs";
 /// Options for the purgatory, a `u64` of `FLAG_*` bits set by the loader.
 /// Zero, as shipped, behaves as Linux's own purgatory does.
 pub const FLAGS_SYMBOL: &str = "purgatory_flags";
-/// Hash with the portable code even when the CPU has SHA extensions.
-pub const FLAG_SOFTWARE_SHA256: u64 = 1 << 0;
-/// Reset the machine instead of halting when verification fails (see
-/// [`FailurePolicy`]).
-pub const FLAG_RESET_ON_FAILURE: u64 = 1 << 1;
 /// The I/O port of a 16550 UART, a `u16`, for a console the purgatory writes
 /// its progress and any failure to; 0, as shipped, keeps it silent. The
 /// purgatory programs the UART itself (115200 baud, 8N1, no interrupts).
@@ -97,39 +94,6 @@ pub type SegmentDigests = [Sha256Digest; SHA_REGION_COUNT];
 
 /// An entry of [`SegmentDigests`] that the loader did not fill.
 pub const NO_SEGMENT_DIGEST: Sha256Digest = [0; 32];
-
-/// What the purgatory does after a failed verification, selected by
-/// [`FLAG_RESET_ON_FAILURE`] in [`FLAGS_SYMBOL`]. It never jumps to the next
-/// kernel either way.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum FailurePolicy {
-    /// Stop the CPU for good (`cli; hlt` in a loop), as Linux's purgatory
-    /// does: the machine stays as it is for someone to look at.
-    #[default]
-    Halt,
-    /// Reset the machine (the chipset's reset control register, else a triple
-    /// fault), for fleets that would rather reboot into firmware than hang.
-    Reset,
-}
-
-impl FailurePolicy {
-    /// The policy `flags` select.
-    pub const fn from_flags(flags: u64) -> Self {
-        if flags & FLAG_RESET_ON_FAILURE != 0 {
-            Self::Reset
-        } else {
-            Self::Halt
-        }
-    }
-
-    /// `flags` with this policy selected and every other bit kept.
-    pub const fn apply_to(self, flags: u64) -> u64 {
-        match self {
-            Self::Halt => flags & !FLAG_RESET_ON_FAILURE,
-            Self::Reset => flags | FLAG_RESET_ON_FAILURE,
-        }
-    }
-}
 
 /// The registers loaded at hand-off, in the order of Linux's
 /// `struct kexec_entry64_regs` (hardware encoding order, not kexec-tools').

@@ -7,10 +7,18 @@ use purgatory_abi::Entry64Regs;
 /// Puts back the IDT the kexec left, then loads every register from
 /// `entry64_regs` and jumps to its `rip`. The boot GDT and segments were
 /// loaded at entry (`gdt::load`) and have not changed since.
-pub fn enter_next_kernel() -> ! {
+///
+/// # Safety
+/// The segments must have been verified: `entry64_regs.rip` is then the
+/// entry of code the loader placed and hashed, which expects the boot
+/// protocol's state. (`entry64_regs` itself is the purgatory's own data,
+/// which no digest covers, as with Linux's purgatory: the loader vouches
+/// for it.)
+pub unsafe fn enter_next_kernel() -> ! {
     crate::traps::restore_entry_idt();
-    // SAFETY: `rip` is the entry the loader gave, and the CPU is in the state
-    // the boot protocol asks for: boot GDT and segments, interrupts off.
+    // SAFETY: the caller verified the segments (see `# Safety`), and the CPU
+    // is in the state the boot protocol asks for: boot GDT and segments,
+    // interrupts off.
     unsafe { load_registers_and_jump() }
 }
 
@@ -21,7 +29,8 @@ pub fn enter_next_kernel() -> ! {
 /// # Safety
 /// `entry64_regs.rip` must be code that expects this state.
 unsafe fn load_registers_and_jump() -> ! {
-    // SAFETY: the caller vouches for the target; the block is a static.
+    // SAFETY: `rip` is a verified entry (this function's `# Safety`); the
+    // register block is a static in the image, read RIP-relatively.
     unsafe {
         asm!(
             "mov rax, [rip + {regs} + {rax}]",

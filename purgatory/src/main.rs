@@ -47,7 +47,9 @@ extern "C" fn purgatory_main() -> ! {
     if verified {
         report::jumping(&mut console, patched::entry64_regs.read().rip);
         console.drain();
-        handoff::enter_next_kernel()
+        // SAFETY: the regions hash to the loader's digest: the code at
+        // `entry64_regs.rip` is what the loader placed there.
+        unsafe { handoff::enter_next_kernel() }
     }
     failure::fail(&mut console, FailurePolicy::from_flags(flags))
 }

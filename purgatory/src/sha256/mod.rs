@@ -3,25 +3,11 @@
 //! SHA extensions. Both share this streaming and padding code, so they can
 //! only differ in the compression function, which the tests compare.
 
+mod compress;
 mod shani;
 
+pub use compress::{Compress, Soft};
 pub use shani::ShaNi;
-
-/// A SHA-256 block compression function.
-pub trait Compress {
-    /// Folds whole 64-byte blocks into `state`.
-    fn compress(state: &mut [u32; 8], blocks: &[[u8; 64]]);
-}
-
-/// The portable compression: plain integer code, no SSE.
-#[derive(Debug)]
-pub enum Soft {}
-
-impl Compress for Soft {
-    fn compress(state: &mut [u32; 8], blocks: &[[u8; 64]]) {
-        sha2::block_api::compress256(state, blocks);
-    }
-}
 
 /// The initial hash value (FIPS 180-4, 5.3.3).
 const H0: [u32; 8] = [

@@ -4,7 +4,7 @@
 //! at boot the purgatory enables it around the call (`cpu::with_sse`); a host
 //! process always runs with it.
 
-use super::Compress;
+use super::compress::Compress;
 
 core::arch::global_asm!(include_str!("shani.s"));
 

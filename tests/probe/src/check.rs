@@ -3,8 +3,8 @@
 //! up, and the hash path the purgatory took against the one CPUID and
 //! `purgatory_flags` demand. Each check prints one line.
 
-use crate::entry::Saved;
 use crate::port::Serial;
+use crate::saved::Saved;
 use core::ptr::read_volatile;
 use e2e_protocol::control::{
     CR0_EM, CR0_MP, CR0_TS, CR4_LA57, CR4_OSFXSR, CR4_OSXMMEXCPT, CR4_PAE, CR4_SSE_BITS,

@@ -18,13 +18,14 @@
 mod check;
 mod entry;
 mod port;
+mod saved;
 
 use e2e_protocol::protocol::{EXIT_FAIL, EXIT_PASS, PROBE_FAIL, PROBE_PASS};
 use port::{Serial, exit_qemu};
 
 /// Called by `probe_start` on the probe's own stack.
 extern "C" fn probe_main() -> ! {
-    let saved = entry::SAVED.read();
+    let saved = saved::SAVED.read();
     let mut out = Serial;
     out.str("\n");
     if check::run(&mut out, &saved) {

@@ -146,9 +146,6 @@ pub mod protocol {
     pub const PROBE_CPU: &str = "PROBE-CPU:";
     /// `PROBE-PATH: sha-ni|software`: the hash path the XMM registers show.
     pub const PROBE_PATH: &str = "PROBE-PATH:";
-    /// `kexec-load`'s plan line `  hash         sha-ni|software: why`: the path
-    /// the purgatory will take, by the same rule.
-    pub const LOADER_HASH: &str = "  hash ";
     /// The e2e `/init`'s verdict lines start with these.
     pub const INIT_PASS: &str = "E2E-PASS";
     /// See [`INIT_PASS`].

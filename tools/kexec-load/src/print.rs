@@ -135,17 +135,6 @@ mod tests {
         );
     }
 
-    /// The e2e suite finds the line by the protocol's prefix.
-    #[cfg(feature = "e2e")]
-    #[test]
-    fn the_hash_line_has_the_suite_s_prefix() {
-        let text = printed(|_| {});
-        let hash_lines = text
-            .lines()
-            .filter(|l| l.starts_with(e2e_protocol::protocol::LOADER_HASH));
-        assert_eq!(hash_lines.count(), 1, "{text}");
-    }
-
     #[test]
     fn console_and_reset_are_printed() {
         let text = printed(|request| {

@@ -3,7 +3,6 @@
 //! images that carry them ([`cpio`](super::cpio)).
 
 use super::cpio::Cpio;
-use super::elf;
 use crate::build;
 use anyhow::{Context, Result};
 use e2e_protocol::Pattern;
@@ -34,12 +33,17 @@ pub fn build(root: &Path) -> Result<Programs> {
     let kexec_file_load = dir.join("kexec-file-load");
     for path in [&kexec_load, &init, &kexec_file_load] {
         let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-        elf::ensure_static(&bytes, &path.display().to_string())?;
+        elf_edit::ensure_static(&bytes).with_context(|| {
+            format!(
+                "{}: the initramfs has no libraries, so it must be static",
+                path.display()
+            )
+        })?;
     }
     let probe_elf = build::build_probe()?;
     let bytes =
         std::fs::read(&probe_elf).with_context(|| format!("reading {}", probe_elf.display()))?;
-    let (flat, probe_entry) = elf::flat_image(&bytes)
+    let (flat, probe_entry) = elf_edit::flat_image(&bytes)
         .with_context(|| format!("the register probe {}", probe_elf.display()))?;
     let probe = root.join("probe.bin");
     std::fs::write(&probe, &flat)?;

@@ -3,13 +3,12 @@
 //! log means are the suite's.
 //!
 //! [`fetch`] gets the kernel and the QEMU builds ([`variant`]) through apt,
-//! [`accel`] decides KVM or TCG, [`guest`] builds the guest programs and the
-//! initramfs images ([`cpio`], [`elf`]), [`qemu`] runs and watches one boot,
-//! and [`log`] looks things up in what it printed.
+//! [`accel`] decides KVM or TCG, [`guest`] builds the guest programs (read
+//! with `elf_edit`) and the initramfs images ([`cpio`]), [`qemu`] runs and
+//! watches one boot, and [`log`] looks things up in what it printed.
 
 pub mod accel;
 pub mod cpio;
-pub mod elf;
 pub mod fetch;
 pub mod guest;
 pub mod log;

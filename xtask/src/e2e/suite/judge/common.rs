@@ -173,10 +173,9 @@ mod tests {
 
     #[test]
     fn the_announced_path_must_be_the_variants() {
-        let plan = crate::e2e::suite::vocabulary::plan::read(
-            "  0  purgatory  0x1000  0x2000  0x1000  0x800  no\n  hash         sha-ni: yes\n",
-        )
-        .unwrap();
+        use crate::e2e::suite::vocabulary::plan::{read, tests::plan_line};
+        let purgatory = [("purgatory", 0x1000, 0x1000, 0x800, false)];
+        let plan = read(&plan_line(&purgatory, HashPath::ShaNi)).unwrap();
         let qemu7 = Expect::new(Variant::Qemu7, Accel::Tcg, false);
         let why = loader_path(&plan, &qemu7).unwrap_err();
         assert!(why.contains("must take the software path"), "{why}");

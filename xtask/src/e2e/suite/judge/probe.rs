@@ -12,7 +12,6 @@ use crate::e2e::suite::vocabulary::guest::{
     PROBE_FAIL, PROBE_PASS, probe_cr, probe_path, probe_sha_ni,
 };
 use crate::e2e::suite::vocabulary::plan::{self, Plan};
-use crate::e2e::suite::vocabulary::tool;
 use e2e_protocol::control::{CR4_KNOWN, CR4_OSFXSR, kexec_cr0, kexec_cr4};
 use purgatory_abi::HashPath;
 
@@ -31,7 +30,7 @@ pub fn judge(
     let plan = plan::read(serial)?;
     let (start, end) = (plan.purgatory.start, plan.purgatory.end);
     placed(placement, &plan.purgatory)?;
-    let seed = match (placement, tool::seed(serial)) {
+    let seed = match (placement, plan.seed) {
         (Placement::Random, Some(seed)) => format!(" (seed {seed})"),
         _ => String::new(),
     };
@@ -115,22 +114,24 @@ mod tests {
     use crate::e2e::harness::qemu::Accel;
     use crate::e2e::harness::variant::Variant;
 
-    const SERIAL: &str = "  2  purgatory    0x0000000000001000  0x000000000000a000  0x00009000  0x00007770  no\n\
-        \x20 hash         sha-ni: the CPU has SHA, SSSE3 and SSE4.1\r\n\
-        PROBE: reached the payload at 0x1000080\r\n\
+    use crate::e2e::suite::vocabulary::plan::tests::plan_line;
+
+    const PROBE_LINES: &str = "PROBE: reached the payload at 0x1000080\r\n\
         PROBE-CPU: sha_ni present (CPUID SHA=1 SSSE3=1 SSE4.1=1)\r\n\
         PROBE-PATH: sha-ni ok\r\n";
 
     #[test]
     fn the_path_must_be_the_variants_and_the_announced_one() {
-        let plan = plan::read(SERIAL).unwrap();
+        let purgatory = [("purgatory", 0x1000, 0x9000, 0x7770, false)];
+        let serial = format!("{}\n{PROBE_LINES}", plan_line(&purgatory, HashPath::ShaNi));
+        let plan = plan::read(&serial).unwrap();
         let qemu10 = Expect::new(Variant::Qemu10, Accel::Tcg, false);
-        assert_eq!(path(SERIAL, &plan, &qemu10), Ok(HashPath::ShaNi));
+        assert_eq!(path(&serial, &plan, &qemu10), Ok(HashPath::ShaNi));
         let qemu7 = Expect::new(Variant::Qemu7, Accel::Tcg, false);
-        let why = path(SERIAL, &plan, &qemu7).unwrap_err();
+        let why = path(&serial, &plan, &qemu7).unwrap_err();
         assert!(why.contains("has SHA-NI"), "{why}");
         let forced = Expect::new(Variant::Qemu10, Accel::Tcg, true);
-        let why = path(SERIAL, &plan, &forced).unwrap_err();
+        let why = path(&serial, &plan, &forced).unwrap_err();
         assert!(why.contains("must take the software path"), "{why}");
     }
 }

@@ -12,7 +12,7 @@ use crate::e2e::suite::vocabulary::guest::{PROBE_PASS, STAGE2};
 use crate::e2e::suite::vocabulary::linux::{STARTING_NEW_KERNEL, banners};
 use crate::e2e::suite::vocabulary::plan::{self, Plan};
 use crate::e2e::suite::vocabulary::purgatory;
-use crate::e2e::suite::vocabulary::tool::{self, FLIPPED};
+use kexec_load::report::Corruption;
 use purgatory_abi::FailurePolicy;
 
 const RFLAGS_IF: u64 = 1 << 9;
@@ -21,18 +21,24 @@ const HLT: u8 = 0xf4;
 
 pub fn judge(run: &Run, refusal: Refusal, expect: &Expect) -> Result<String, String> {
     let serial = &run.serial;
-    require(serial, FLIPPED, "kexec-load did not flip the byte")?;
     let plan = plan::read(serial)?;
+    let flipped = plan
+        .corruption
+        .clone()
+        .ok_or("kexec-load's plan flipped no byte")?;
     let path = loader_path(&plan, expect)?;
     require(serial, STARTING_NEW_KERNEL, "the first kernel never jumped")?;
     no_second_stage(serial)?;
     let (said, stop) = match refusal {
         Refusal::Halt => (
-            console(serial, &plan, FailurePolicy::Halt)?,
+            console(serial, &plan, &flipped, FailurePolicy::Halt)?,
             halted(run, &plan)?,
         ),
         Refusal::Silent => (silence(serial)?, halted(run, &plan)?),
-        Refusal::Reset => (console(serial, &plan, FailurePolicy::Reset)?, reset(run)?),
+        Refusal::Reset => (
+            console(serial, &plan, &flipped, FailurePolicy::Reset)?,
+            reset(run)?,
+        ),
     };
     Ok(format!(
         "purgatory refused: {said}; {stop}; {}",
@@ -49,9 +55,12 @@ fn no_second_stage(serial: &str) -> Result<(), String> {
 
 /// The failure report for the segment `kexec-load` flipped, ending in the
 /// line for `policy`.
-fn console(serial: &str, plan: &Plan, policy: FailurePolicy) -> Result<String, String> {
-    let flipped =
-        tool::flipped(serial).ok_or("kexec-load's note does not say which segment it flipped")?;
+fn console(
+    serial: &str,
+    plan: &Plan,
+    flipped: &Corruption,
+    policy: FailurePolicy,
+) -> Result<String, String> {
     purgatory::check(
         &purgatory::printed(serial),
         &purgatory::refusing(plan, flipped, policy)?,
@@ -59,7 +68,7 @@ fn console(serial: &str, plan: &Plan, policy: FailurePolicy) -> Result<String, S
     Ok(format!(
         "it named segment {} at {:#x} (the flipped one) and said {:?}",
         flipped.region,
-        flipped.start,
+        flipped.segment_start,
         purgatory::stopping(policy)
     ))
 }

@@ -8,6 +8,7 @@ use crate::e2e::suite::table::{Boot, Refusal};
 use crate::e2e::suite::vocabulary::guest::{QEMU_STATUS_FAIL, QEMU_STATUS_PASS};
 use crate::e2e::suite::vocabulary::linux::TWO_PROGRAM_HEADERS;
 use crate::e2e::suite::vocabulary::plan;
+use crate::e2e::suite::vocabulary::plan::tests::{SEGMENTS, corrupted_plan_line, plan_log};
 use crate::e2e::suite::vocabulary::template::{Text, written};
 use purgatory::regions::{Fault, SegmentFault};
 use purgatory::report;
@@ -16,14 +17,8 @@ use std::time::Duration;
 
 mod uefi;
 
-const PLAN: &str = "  #  segment      start               end                 memsz       bytes       verified\n\
-    \x20 0  kernel       0x0000000001000000  0x0000000004c00000  0x03c00000  0x00c31000  yes\n\
-    \x20 1  boot-params  0x0000000000010000  0x0000000000012000  0x00002000  0x00001100  yes\n\
-    \x20 2  purgatory    0x00000000bffd7000  0x00000000bffe0000  0x00009000  0x00007770  no (holds the digest)\n\
-    \x20 hash         sha-ni: the CPU has SHA, SSSE3 and SSE4.1\n";
+/// Where [`SEGMENTS`] puts the purgatory.
 const PURGATORY_START: u64 = 0xbffd_7000;
-const FLIPPED: &str = "  TEST: flipped the byte at 0x1618000 (segment 0 at 0x1000000, kernel + 0x618000) \
-                       from 0x1 to 0xfe after the digest\n";
 const JUMP: &str = "[    2.2] kexec_core: Starting new kernel\r\n";
 const SHA_NI: Expect = Expect {
     path: Some(HashPath::ShaNi),
@@ -46,11 +41,12 @@ fn console_lines(lines: &[&dyn Fn(&mut Text)]) -> String {
 }
 
 fn second_kernel(token: &str, target: u64) -> String {
-    let plan = plan::read(PLAN).unwrap();
+    let log = plan_log();
+    let plan = plan::read(&log).unwrap();
     let regions = plan.regions().unwrap();
     let bytes = plan.covered();
     format!(
-        "[    0.0] Linux version 6.12\n{PLAN}{JUMP}{}[    0.0] Linux version 6.12\n\
+        "[    0.0] Linux version 6.12\n{log}{JUMP}{}[    0.0] Linux version 6.12\n\
          [    0.0] Command line: console=ttyS0 e2e.marker={token}\nE2E-STAGE2 marker={token}\nE2E-PASS\n",
         console_lines(&[
             &|out| report::started(out, &regions, HashPath::ShaNi),
@@ -86,7 +82,8 @@ fn a_second_kernel_that_boots_through_the_expected_lines_passes() {
 }
 
 fn refused(policy: FailurePolicy) -> String {
-    let plan = plan::read(PLAN).unwrap();
+    let line = corrupted_plan_line(SEGMENTS);
+    let plan = plan::read(&line).unwrap();
     let regions = plan.regions().unwrap();
     let bytes = plan.covered();
     let fault = SegmentFault {
@@ -98,7 +95,7 @@ fn refused(policy: FailurePolicy) -> String {
         },
     };
     format!(
-        "{FLIPPED}{PLAN}{JUMP}{}",
+        "{line}\n{JUMP}{}",
         console_lines(&[
             &|out| report::started(out, &regions, HashPath::ShaNi),
             &|out| report::verified(out, false, bytes, 5),

@@ -66,8 +66,8 @@ fn purgatory_file(case: KexecFile, ours: &[u8]) -> Result<Option<(Vec<u8>, Strin
             return Ok(None);
         }
         KexecFile::FromFile => return Ok(Some((ours.to_vec(), String::new()))),
-        KexecFile::TwoProgramHeaders => bad_purgatory::two_program_headers(ours)?,
-        KexecFile::RegsSize => bad_purgatory::with_symbol_size(ours, "entry64_regs", 128)?,
+        KexecFile::TwoProgramHeaders => elf_edit::two_program_headers(ours)?,
+        KexecFile::RegsSize => elf_edit::with_symbol_size(ours, "entry64_regs", 128)?,
     };
     let (rules, _) = refusal(case).ok_or(anyhow!("{case:?} expects no refusal"))?;
     let findings = bad_purgatory::confirm(&bad, rules)?;

@@ -124,8 +124,9 @@ fn boot_files(load: Load, ctx: &Context, work: &Path) -> Vec<(&'static str, Path
     }
 }
 
-/// The `kexec-load` arguments, ending in `--exec` as `/init` expects; a
-/// kernel's stage-2 image is written on the way.
+/// The `kexec-load` arguments, ending in `--json --exec` as `/init` expects
+/// (the plan as one line the suite reads back); a kernel's stage-2 image is
+/// written on the way.
 fn kexec_args(load: Load, ctx: &Context, files: &RunFiles) -> Result<Vec<String>> {
     let mut args = match load {
         Load::Boot(case) => {
@@ -149,8 +150,6 @@ fn kexec_args(load: Load, ctx: &Context, files: &RunFiles) -> Result<Vec<String>
             if noefi {
                 args.push("--noefi".into());
             }
-            // The plan as JSON: it says what the second kernel inherits.
-            args.push("--json".into());
             args
         }
         Load::LockedDown => kernel_args(ctx, files, Stage2::default())?,
@@ -177,7 +176,7 @@ fn kexec_args(load: Load, ctx: &Context, files: &RunFiles) -> Result<Vec<String>
             args
         }
     };
-    args.push("--exec".into());
+    args.extend(["--json".into(), "--exec".into()]);
     Ok(args)
 }
 

@@ -3,8 +3,8 @@
 //! text of their own.
 //!
 //! [`linux`] is the kernels' lines, [`guest`] the `/init`s' and the register
-//! probe's, [`tool`] and [`plan`] `kexec-load`'s (the plan is read in one
-//! place, [`plan::read`]), [`purgatory`] the purgatory's console, rendered by
+//! probe's, [`plan`] `kexec-load`'s (its `--json` line, read in one place,
+//! [`plan::read`]), [`purgatory`] the purgatory's console, rendered by
 //! its own library ([`template`]); [`uefi`] the EFI and ACPI lines of a UEFI
 //! run and what its second `/init` reports; [`evidence`] picks what a
 //! summary quotes.
@@ -15,5 +15,4 @@ pub mod linux;
 pub mod plan;
 pub mod purgatory;
 pub mod template;
-pub mod tool;
 pub mod uefi;

@@ -1,34 +1,14 @@
-//! The load plan `kexec-load` printed in the guest, as values: the one place
-//! the suite reads it. That is its `--json` line (`PlanReport`) when the run
-//! asked for one, which also says what a kernel inherits through its boot
-//! parameters; else the human table (one row per segment) and its `  hash `
-//! line.
+//! The load plan `kexec-load --json` printed in the guest, as values: the one
+//! place the suite reads it. The line's type is the tool's own
+//! ([`PlanReport`]), so the suite and the tool cannot disagree on its shape.
 
-use crate::e2e::harness::log::hex_number;
-use e2e_protocol::protocol::LOADER_HASH;
+use kexec_load::layout::Policy;
 use kexec_load::report::boot::BootReport;
-use kexec_load::report::{PlanReport, ReportError};
+use kexec_load::report::{Corruption, PlanReport};
 use purgatory_abi::{HashPath, SHA_REGION_COUNT, ShaRegion, ShaRegions};
 use std::ops::Range;
 
-/// The segment `kexec-load` names for the purgatory.
-const PURGATORY: &str = "purgatory";
-
-/// One `kexec_segment` of the plan.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Segment {
-    /// Its place in the segment list.
-    pub index: usize,
-    /// `kernel`, `initrd`, `boot-params`, `payload`, `purgatory`, …
-    pub name: String,
-    pub start: u64,
-    pub end: u64,
-    pub mem_size: u64,
-    /// File-backed bytes; the rest up to `mem_size` is zero-filled.
-    pub bytes: u64,
-    /// Listed in the purgatory's region table.
-    pub verified: bool,
-}
+pub use kexec_load::report::SegmentReport as Segment;
 
 /// What `kexec-load` planned.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,10 +16,14 @@ pub struct Plan {
     pub segments: Vec<Segment>,
     /// The path the purgatory will take, by the ABI's rule, as announced.
     pub hash: HashPath,
-    /// Where the purgatory's segment lies.
+    /// Where the purgatory lies.
     pub purgatory: Range<u64>,
-    /// What a kernel inherits through its boot parameters: only the JSON
-    /// plan says.
+    /// The byte `--corrupt-after-digest` flipped, if any.
+    pub corruption: Option<Corruption>,
+    /// The seed of a random placement.
+    pub seed: Option<u64>,
+    /// What a kernel inherits through its boot parameters (EFI, ACPI,
+    /// `setup_data`); `None` for a test payload.
     pub boot: Option<BootReport>,
 }
 
@@ -81,122 +65,127 @@ impl Plan {
     }
 }
 
-/// The plan `kexec-load` printed in `serial`: its JSON line if there is one,
-/// else its table.
-pub fn read(serial: &str) -> Result<Plan, String> {
-    match PlanReport::find_in(serial) {
-        Ok(report) => from_report(report),
-        Err(ReportError::Missing) => read_table(serial),
-        Err(error) => Err(error.to_string()),
+impl From<PlanReport> for Plan {
+    fn from(report: PlanReport) -> Self {
+        let seed = match report.purgatory.placement {
+            Policy::Random { seed } => Some(seed),
+            _ => None,
+        };
+        Self {
+            hash: report.hash.path,
+            purgatory: report.purgatory.start..report.purgatory.end,
+            corruption: report.corruption,
+            seed,
+            boot: report.boot,
+            segments: report.segments,
+        }
     }
 }
 
-fn from_report(report: PlanReport) -> Result<Plan, String> {
-    let segments: Vec<Segment> = report
-        .segments
-        .into_iter()
-        .map(|s| Segment {
-            index: s.index,
-            name: s.name,
-            start: s.start,
-            end: s.end,
-            mem_size: s.mem_size,
-            bytes: s.bytes,
-            verified: s.verified,
-        })
-        .collect();
-    let purgatory = purgatory_range(&segments)?;
-    Ok(Plan {
-        segments,
-        hash: report.hash.path,
-        purgatory,
-        boot: report.boot,
-    })
-}
-
-fn purgatory_range(segments: &[Segment]) -> Result<Range<u64>, String> {
-    segments
-        .iter()
-        .find(|segment| segment.name == PURGATORY)
-        .map(|segment| segment.start..segment.end)
-        .ok_or_else(|| "no purgatory row in kexec-load's plan".into())
-}
-
-/// The table `kexec-load` printed in `serial`.
-///
-/// Rows look like `  3  purgatory    0x…(start)  0x…(end)  0x…(memsz)
-/// 0x…(bytes)  yes|no…`; the path is on the line starting with
-/// [`LOADER_HASH`].
-fn read_table(serial: &str) -> Result<Plan, String> {
-    let segments: Vec<_> = serial.lines().filter_map(row).collect();
-    let hash = serial
-        .lines()
-        .find_map(|line| {
-            let rest = line.strip_prefix(LOADER_HASH)?.trim_start();
-            HashPath::from_name(rest.split(':').next()?)
-        })
-        .ok_or("kexec-load announced no hash path")?;
-    let purgatory = purgatory_range(&segments)?;
-    Ok(Plan {
-        segments,
-        hash,
-        purgatory,
-        boot: None,
-    })
-}
-
-fn row(line: &str) -> Option<Segment> {
-    let words: Vec<_> = line.split_whitespace().collect();
-    let [index, name, start, end, mem_size, bytes, verified, ..] = words[..] else {
-        return None;
-    };
-    Some(Segment {
-        index: index.parse().ok()?,
-        name: name.to_owned(),
-        start: hex_number(start)?,
-        end: hex_number(end)?,
-        mem_size: hex_number(mem_size)?,
-        bytes: hex_number(bytes)?,
-        verified: verified == "yes",
-    })
+/// The plan `kexec-load --json` printed in `serial`.
+pub fn read(serial: &str) -> Result<Plan, String> {
+    PlanReport::find_in(serial)
+        .map(Plan::from)
+        .map_err(|error| error.to_string())
 }
 
 #[cfg(test)]
-pub(super) mod tests {
+pub(crate) mod tests {
     use super::*;
+    use serde_json::json;
 
-    /// A plan as `kexec-load` prints it, amid other lines.
-    pub const PLAN: &str = "kexec-load: bzImage ...\n\
-        \x20 #  segment      start               end                 memsz       bytes       verified\n\
-        \x20 0  kernel       0x0000000001000000  0x0000000004c00000  0x03c00000  0x00c31000  yes\n\
-        \x20 1  boot-params  0x0000000000010000  0x0000000000012000  0x00002000  0x00001100  yes\n\
-        \x20 2  purgatory    0x00000000bffd7000  0x00000000bffe0000  0x00009000  0x00007770  no (holds the digest)\n\
-        \x20 purgatory    highest fit in RAM\n\
-        \x20 hash         sha-ni: the CPU has SHA, SSSE3 and SSE4.1\n\
-        [    0.0] 1 2 3 4 5 6\n";
+    /// A plan line as `kexec-load --json` prints it, for `segments` given as
+    /// `(name, start, mem_size, bytes, verified)`.
+    pub fn plan_line(segments: &[(&str, u64, u64, u64, bool)], hash: HashPath) -> String {
+        plan_value(segments, hash, None).to_string()
+    }
+
+    /// The same, with `kernel` flipped at offset 0x618000.
+    pub fn corrupted_plan_line(segments: &[(&str, u64, u64, u64, bool)]) -> String {
+        let flipped = json!({"segment": "kernel", "region": 0, "segment_start": segments[0].1,
+            "offset": 0x61_8000, "address": segments[0].1 + 0x61_8000, "before": 1, "after": 0xfe});
+        plan_value(segments, HashPath::ShaNi, Some(flipped)).to_string()
+    }
+
+    fn plan_value(
+        segments: &[(&str, u64, u64, u64, bool)],
+        hash: HashPath,
+        corruption: Option<serde_json::Value>,
+    ) -> serde_json::Value {
+        let rows: Vec<_> = segments
+            .iter()
+            .enumerate()
+            .map(|(index, &(name, start, mem_size, bytes, verified))| {
+                json!({"index": index, "name": name, "start": start, "end": start + mem_size,
+                    "mem_size": mem_size, "bytes": bytes, "verified": verified,
+                    "sha256": verified.then(|| "00".repeat(32))})
+            })
+            .collect();
+        let purgatory = segments
+            .iter()
+            .find(|segment| segment.0 == "purgatory")
+            .copied()
+            .unwrap_or(("purgatory", 0, 0, 0, false));
+        let regs: serde_json::Map<_, _> = [
+            "rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi", "r8", "r9", "r10", "r11",
+            "r12", "r13", "r14", "r15", "rip",
+        ]
+        .iter()
+        .map(|name| (name.to_string(), json!(0)))
+        .collect();
+        let mut plan = json!({
+            "what": "bzImage \"6.12\"", "segments": rows,
+            "digest": {"sha256": "00".repeat(32), "regions": 2, "bytes": 0},
+            "purgatory": {"start": purgatory.1, "end": purgatory.1 + purgatory.2,
+                "size": purgatory.2, "entry": purgatory.1 + 0x3c0,
+                "placement": {"highest": {"max_end": u64::MAX}}},
+            "entry_regs": regs, "purgatory_flags": 0,
+            "hash": {"path": hash.name(), "why": "the CPU has SHA, SSSE3 and SSE4.1"},
+            "console": {"port": 1016, "why": "ttyS0"}, "on_failure": "halt",
+            "boot": null, "notes": [], "warnings": []
+        });
+        if let Some(corruption) = corruption {
+            plan["corruption"] = corruption;
+        }
+        json!({ "kexec_load_plan": plan })
+    }
+
+    /// A kernel, its boot parameters and the purgatory below 4 GiB.
+    pub const SEGMENTS: &[(&str, u64, u64, u64, bool)] = &[
+        ("kernel", 0x100_0000, 0x3c0_0000, 0xc3_1000, true),
+        ("boot-params", 0x1_0000, 0x2000, 0x1100, true),
+        ("purgatory", 0xbffd_7000, 0x9000, 0x7770, false),
+    ];
+
+    /// The plan line amid other lines of a log.
+    pub fn plan_log() -> String {
+        format!(
+            "kexec-load: bzImage ...\n[    1.5] {}\r\n[    1.6] 1 2 3\n",
+            plan_line(SEGMENTS, HashPath::ShaNi)
+        )
+    }
 
     #[test]
     fn the_plan_is_read_into_values() {
-        let plan = read(PLAN).unwrap();
+        let plan = read(&plan_log()).unwrap();
         assert_eq!(plan.segments.len(), 3);
+        let purgatory = &plan.segments[2];
         assert_eq!(
-            plan.segments[2],
-            Segment {
-                index: 2,
-                name: "purgatory".into(),
-                start: 0xbffd_7000,
-                end: 0xbffe_0000,
-                mem_size: 0x9000,
-                bytes: 0x7770,
-                verified: false
-            }
+            (purgatory.index, purgatory.name.as_str(), purgatory.start),
+            (2, "purgatory", 0xbffd_7000)
         );
+        assert_eq!(
+            (purgatory.end, purgatory.mem_size, purgatory.bytes),
+            (0xbffe_0000, 0x9000, 0x7770)
+        );
+        assert!(!purgatory.verified);
         assert_eq!(plan.hash, HashPath::ShaNi);
         assert_eq!(plan.purgatory, 0xbffd_7000..0xbffe_0000);
         assert_eq!(plan.segment("kernel").unwrap().start, 0x100_0000);
         assert!(plan.segment("initrd").is_err());
         assert_eq!(plan.covered(), 0x03c0_2000);
         let regions = plan.regions().unwrap();
+        assert_eq!((plan.corruption, plan.seed), (None, None));
         assert_eq!(
             regions[..3],
             [
@@ -214,16 +203,22 @@ pub(super) mod tests {
     }
 
     #[test]
-    fn a_plan_without_its_hash_line_or_purgatory_is_refused() {
-        let no_hash: String = PLAN
-            .lines()
-            .filter(|line| !line.contains("hash"))
-            .map(|line| format!("{line}\n"))
-            .collect();
+    fn a_flipped_byte_is_read_from_the_plan() {
+        let plan = read(&corrupted_plan_line(SEGMENTS)).unwrap();
+        let corruption = plan.corruption.unwrap();
         assert_eq!(
-            read(&no_hash),
-            Err("kexec-load announced no hash path".into())
+            (corruption.region, corruption.segment_start),
+            (0, 0x100_0000)
         );
-        assert!(read("  hash         software: forced\n").is_err());
+    }
+
+    #[test]
+    fn a_log_without_a_whole_plan_line_is_refused() {
+        let why = read("kexec-load: bzImage ...\n").unwrap_err();
+        assert!(why.contains("no kexec-load plan line"), "{why}");
+        let line = plan_line(SEGMENTS, HashPath::Software);
+        let cut = &line[..line.len() / 2];
+        let why = read(cut).unwrap_err();
+        assert!(why.contains("does not parse"), "{why}");
     }
 }

@@ -7,7 +7,7 @@ use super::guest::PROBE_REACHED;
 use super::linux::{BANNER, STARTING_NEW_KERNEL};
 use super::plan::Plan;
 use super::template::{Template, UNKNOWN_DIGEST, UNKNOWN_NUMBER, render};
-use super::tool::Flipped;
+use kexec_load::report::Corruption;
 use purgatory::regions::{Fault, SegmentFault};
 use purgatory::report;
 use purgatory_abi::FailurePolicy;
@@ -56,17 +56,17 @@ pub fn passing(plan: &Plan, target: u64) -> Result<Vec<Expected>, String> {
 /// and its stop for `policy`.
 pub fn refusing(
     plan: &Plan,
-    flipped: Flipped,
+    flipped: &Corruption,
     policy: FailurePolicy,
 ) -> Result<Vec<Expected>, String> {
     let region = plan
         .regions()?
         .get(flipped.region)
         .copied()
-        .filter(|region| region.start == flipped.start && region.len != 0)
+        .filter(|region| region.start == flipped.segment_start && region.len != 0)
         .ok_or(format!(
             "kexec-load flipped a byte of segment {} at {:#x}, which is not that region of its plan",
-            flipped.region, flipped.start
+            flipped.region, flipped.segment_start
         ))?;
     let fault = SegmentFault {
         index: flipped.region,
@@ -83,7 +83,7 @@ pub fn refusing(
             line: Template::rendered(|out| report::segment_fault(out, &fault)),
             what: format!(
                 "segment {} at {:#x}, the one kexec-load flipped",
-                flipped.region, flipped.start
+                flipped.region, flipped.segment_start
             ),
         },
         Expected {

@@ -2,7 +2,8 @@
 //! made-up values.
 
 use super::*;
-use crate::e2e::suite::vocabulary::plan::{read, tests::PLAN};
+use crate::e2e::suite::vocabulary::plan::read;
+use crate::e2e::suite::vocabulary::plan::tests::{SEGMENTS, corrupted_plan_line, plan_log};
 use crate::e2e::suite::vocabulary::template::{Text, written};
 use purgatory_abi::HashPath;
 
@@ -16,7 +17,8 @@ fn line(write: impl FnOnce(&mut Text)) -> String {
 /// prints a line that looks like the purgatory's.
 fn serial(lines: &[String]) -> String {
     format!(
-        "{PLAN}[    2.2] kexec_core: Starting new kernel\r\n{}[    0.0] Linux version 6.12\r\n{}",
+        "{}[    2.2] kexec_core: Starting new kernel\r\n{}[    0.0] Linux version 6.12\r\n{}",
+        plan_log(),
         lines.concat(),
         line(|out| report::jumping(out, 1))
     )
@@ -33,7 +35,7 @@ fn passing_lines(plan: &Plan, path: HashPath, target: u64) -> Vec<String> {
 
 #[test]
 fn a_passing_load_shows_its_plan_the_ticks_and_the_jump() {
-    let plan = read(PLAN).unwrap();
+    let plan = read(&plan_log()).unwrap();
     let expected = passing(&plan, TARGET).unwrap();
     let good = serial(&passing_lines(&plan, HashPath::ShaNi, TARGET));
     let values = check(&printed(&good), &expected).unwrap();
@@ -48,7 +50,7 @@ fn a_passing_load_shows_its_plan_the_ticks_and_the_jump() {
     let elsewhere = serial(&passing_lines(&plan, HashPath::ShaNi, TARGET + 1));
     let why = check(&printed(&elsewhere), &expected).unwrap_err();
     assert!(why.contains("hand-off target"), "{why}");
-    let why = check(&printed(PLAN), &expected).unwrap_err();
+    let why = check(&printed(&plan_log()), &expected).unwrap_err();
     assert!(why.contains("printed no"), "{why}");
 }
 
@@ -72,17 +74,14 @@ fn refusing_lines(plan: &Plan, index: usize, policy: FailurePolicy) -> Vec<Strin
 
 #[test]
 fn a_refusal_names_exactly_the_flipped_segment_then_stops() {
-    let plan = read(PLAN).unwrap();
-    let flipped = Flipped {
-        region: 0,
-        start: 0x100_0000,
-    };
-    let expected = refusing(&plan, flipped, FailurePolicy::Halt).unwrap();
+    let plan = read(&corrupted_plan_line(SEGMENTS)).unwrap();
+    let flipped = plan.corruption.clone().unwrap();
+    let expected = refusing(&plan, &flipped, FailurePolicy::Halt).unwrap();
     let good = serial(&refusing_lines(&plan, 0, FailurePolicy::Halt));
     assert!(check(&printed(&good), &expected).is_ok());
 
     let reset = serial(&refusing_lines(&plan, 0, FailurePolicy::Halt));
-    let want_reset = refusing(&plan, flipped, FailurePolicy::Reset).unwrap();
+    let want_reset = refusing(&plan, &flipped, FailurePolicy::Reset).unwrap();
     let why = check(&printed(&reset), &want_reset).unwrap_err();
     assert!(why.contains("line 4") && why.contains("Reset"), "{why}");
 
@@ -95,21 +94,21 @@ fn a_refusal_names_exactly_the_flipped_segment_then_stops() {
     let why = check(&printed(&serial(&overall)), &expected).unwrap_err();
     assert!(why.contains("overall digests"), "{why}");
 
-    let wrong = Flipped {
-        region: 0,
-        start: 0x200_0000,
+    let wrong = Corruption {
+        segment_start: 0x200_0000,
+        ..flipped
     };
-    assert!(refusing(&plan, wrong, FailurePolicy::Halt).is_err());
+    assert!(refusing(&plan, &wrong, FailurePolicy::Halt).is_err());
 }
 
 #[test]
 fn nothing_more_may_follow_and_nothing_before_the_jump_counts() {
-    let plan = read(PLAN).unwrap();
+    let plan = read(&plan_log()).unwrap();
     let mut lines = passing_lines(&plan, HashPath::ShaNi, TARGET);
     lines.push(line(|out| report::stopping(out, FailurePolicy::Halt)));
     let why = check(&printed(&serial(&lines)), &passing(&plan, TARGET).unwrap()).unwrap_err();
     assert!(why.contains("after its 3 expected line(s)"), "{why}");
-    let before = format!("{}{PLAN}", line(|out| report::jumping(out, TARGET)));
+    let before = format!("{}{}", line(|out| report::jumping(out, TARGET)), plan_log());
     assert!(printed(&before).is_empty());
 }
 
@@ -117,7 +116,7 @@ fn nothing_more_may_follow_and_nothing_before_the_jump_counts() {
 fn every_line_starts_with_the_prefix() {
     let prefix = prefix();
     assert!(prefix.ends_with(' ') && prefix.len() > 1, "{prefix:?}");
-    let plan = read(PLAN).unwrap();
+    let plan = read(&plan_log()).unwrap();
     let mut lines = passing_lines(&plan, HashPath::ShaNi, TARGET);
     lines.extend(refusing_lines(&plan, 0, FailurePolicy::Reset));
     lines.push(line(|out| {

@@ -16,6 +16,8 @@ pub const ACPI_RSDP: &str = "ACPI: RSDP";
 pub const KEXEC_LOCKED_OUT: &str = "kexec of unsigned images is restricted";
 /// Printed by a kernel locked down from its command line.
 pub const LOCKED_DOWN_FROM: &str = "Kernel is locked down from";
+/// How `kexec-load` starts an error on stderr (the lockdown refusal).
+pub const LOADER_ERROR: &str = "kexec-load: error:";
 /// The guest's efivarfs finding when it read a variable.
 pub const EFI_VARIABLE: &str = "variable ";
 /// The efivarfs finding when the kernel has no EFI.
