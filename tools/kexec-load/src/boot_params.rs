@@ -35,7 +35,7 @@ pub struct EfiInfo {
 }
 
 impl EfiInfo {
-    /// Field `i` of the eight little-endian `u32` of the structure.
+    /// From the eight little-endian `u32` of the structure, in its order.
     fn from_words(w: [u32; 8]) -> Self {
         Self {
             loader_signature: w[0].to_le_bytes(),
