@@ -2,10 +2,11 @@
 //! purgatory.
 //!
 //! Upstream Linux loads only partially linked (ET_REL) purgatories. The
-//! series in `kernel/patches/` teaches Debian's 6.12 source to load a fully
-//! linked one, to embed an external purgatory file, and (for tests) to read
-//! one from a file named on the command line. This command fetches the
-//! source with apt ([`source`]), keeps the series applied, configures
+//! series in `kernel/patches/` teaches Debian's 7.3 source to load a fully
+//! linked one, to embed an external purgatory file, (for tests) to read one
+//! from a file named on the command line, and to keep the purgatory's check
+//! where 7.3 skips it. This command fetches the source with apt from
+//! trixie-backports ([`source`]), keeps the series applied, configures
 //! `tinyconfig` plus `kernel/e2e.config` ([`config`]) and builds two kernels
 //! from the same tree, each in its own `O=` directory under `target/kernel/`:
 //!
@@ -14,15 +15,17 @@
 //! * **builtin**: the kernel's own C purgatory, to show the patched loader
 //!   still takes it.
 //!
-//! Both have `CONFIG_KEXEC_PURGATORY_TEST_FILE`. Everything is cached: an
-//! unchanged tree is not rebuilt, a patch change rebuilds what it touches.
+//! Both have `CONFIG_KEXEC_PURGATORY_TEST_FILE`, and what the crash dump, KHO
+//! and UEFI scenarios need, so that they are built once for all scenarios.
+//! Everything is cached: an unchanged tree is not rebuilt, a patch change
+//! rebuilds what it touches.
 
 mod config;
 mod source;
 
 use crate::apt;
 use crate::build::EMBEDDED_PATH;
-use crate::cmd::project_root;
+use crate::cmd::{self, project_root};
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -88,7 +91,7 @@ pub struct Kernel {
 /// Both kernels and what they were built from.
 #[derive(Debug, Clone)]
 pub struct Kernels {
-    /// `linux-source-6.12 <version> + N patches`.
+    /// `linux-source-7.3 <version> + N patches (kernel/patches)`.
     pub description: String,
     pub embedded: Kernel,
     pub builtin: Kernel,
@@ -132,8 +135,10 @@ pub fn build() -> Result<Kernels> {
         .with_context(|| format!("reading {FRAGMENT}"))?;
     let identity = format!("{} {}", source::PACKAGE, source.version);
     let mut built = Vec::new();
+    let mut previous: Option<PathBuf> = None;
     for variant in Variant::ALL {
         let dir = root.join("build").join(variant.name());
+        seed(&dir, previous.as_deref())?;
         config::configure(
             &source.dir,
             &dir,
@@ -156,6 +161,7 @@ pub fn build() -> Result<Kernels> {
             bzimage: dir.join("arch/x86/boot/bzImage"),
             build_time: started.elapsed(),
         });
+        previous = Some(dir);
     }
     let [embedded, builtin] = <[Kernel; 2]>::try_from(built).expect("two variants");
     Ok(Kernels {
@@ -163,6 +169,26 @@ pub fn build() -> Result<Kernels> {
         embedded,
         builtin,
     })
+}
+
+/// Starts a missing build directory as a copy of `from`, the variant built
+/// just before. The variants differ in one string option, and Kbuild tracks
+/// dependencies per option, so the copy only rebuilds the purgatory and
+/// relinks: a clean build of the second kernel costs seconds, not minutes.
+fn seed(dir: &Path, from: Option<&Path>) -> Result<()> {
+    let Some(from) = from else {
+        return Ok(());
+    };
+    if dir.exists() || !from.join("vmlinux").is_file() {
+        return Ok(());
+    }
+    eprintln!(
+        "kernel: starting {} as a copy of {}",
+        dir.display(),
+        from.display()
+    );
+    // -a keeps the mtimes, which make compares.
+    cmd::run(Command::new("cp").arg("-a").arg(from).arg(dir))
 }
 
 /// Parallel jobs: the cores there are (the build machine is small and shared).

@@ -1,5 +1,6 @@
-//! Debian's kernel source, fetched with apt and unpacked once under
-//! `target/kernel/src`, with the patch series kept applied.
+//! Debian's kernel source, fetched from trixie-backports through a private apt
+//! state (`target/apt/trixie-backports/`, see [`Apt::suite`]) and unpacked once
+//! under `target/kernel/src`, with the patch series kept applied.
 //!
 //! The tree remembers which patches it carries (copies in `.xtask-applied/`).
 //! When the series changes, only the patches from the first difference on are
@@ -7,13 +8,15 @@
 //! mtimes and the next build is incremental.
 
 use crate::apt::{self, Apt};
-use crate::cmd;
+use crate::cmd::{self, project_root};
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-/// The package whose `/usr/src/linux-source-6.12.tar.xz` is the source.
-pub const PACKAGE: &str = "linux-source-6.12";
+/// The package whose `/usr/src/linux-source-7.3.tar.xz` is the source.
+pub const PACKAGE: &str = "linux-source-7.3";
+/// The Debian suite that has it: trixie's backports (the system is bookworm).
+const SUITE: &str = "trixie-backports";
 /// Names the package version the tree was unpacked from.
 const SOURCE_STAMP: &str = ".xtask-source";
 /// Copies of the applied patches, in order.
@@ -23,7 +26,7 @@ const APPLIED_DIR: &str = ".xtask-applied";
 #[derive(Debug, Clone)]
 pub struct Source {
     pub dir: PathBuf,
-    /// The Debian package version, e.g. `6.12.117-1~deb12u1`.
+    /// The Debian package version, e.g. `7.3.4-1~bpo13+1`.
     pub version: String,
 }
 
@@ -34,7 +37,7 @@ pub fn unpacked(root: &Path) -> Result<Source> {
     let cached = std::fs::read_to_string(dir.join(SOURCE_STAMP))
         .ok()
         .map(|s| s.trim().to_owned());
-    let version = match (Apt::system().candidate_version(PACKAGE), cached) {
+    let version = match (apt().and_then(|apt| apt.candidate_version(PACKAGE)), cached) {
         (Ok(version), _) => version,
         (Err(err), Some(cached)) => {
             eprintln!(
@@ -54,10 +57,12 @@ pub fn unpacked(root: &Path) -> Result<Source> {
 /// Downloads the package, unpacks its tarball into `dir` (replacing any
 /// older tree) and deletes the download.
 fn unpack(root: &Path, dir: &Path, version: &str) -> Result<()> {
-    eprintln!("kernel: fetching {PACKAGE} {version} (about 150 MB) with apt");
-    let deb = Apt::system()
+    eprintln!("kernel: fetching {PACKAGE} {version} from {SUITE} (about 160 MB) with apt");
+    let apt = apt()?.preferring_suite();
+    let deb = apt
         .download(&root.join("debs"), &[format!("{PACKAGE}={version}")])?
         .remove(0);
+    apt.ensure_from_suite(&deb)?;
 
     let unpack = root.join("src.tmp");
     let _ = std::fs::remove_dir_all(&unpack);
@@ -85,6 +90,11 @@ fn unpack(root: &Path, dir: &Path, version: &str) -> Result<()> {
     let _ = std::fs::remove_dir_all(&unpack);
     let _ = std::fs::remove_file(&deb);
     Ok(())
+}
+
+/// The private apt state of [`SUITE`], its lists fetched on first use.
+fn apt() -> Result<Apt> {
+    Apt::suite(&project_root().join("target"), SUITE)
 }
 
 /// One patch file: its name and bytes.
