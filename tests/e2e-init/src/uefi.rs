@@ -42,7 +42,11 @@ fn efi() -> String {
 }
 
 fn read_a_variable() -> Result<String, String> {
-    load_module(&format!("/{EFIVARFS_MODULE}"))?;
+    // A kernel with efivarfs built in comes without the module.
+    let module = format!("/{EFIVARFS_MODULE}");
+    if Path::new(&module).exists() {
+        load_module(&module)?;
+    }
     mount("efivarfs", EFIVARS, "efivarfs")?;
     let mut names: Vec<String> = std::fs::read_dir(EFIVARS)
         .map_err(|err| format!("cannot list {EFIVARS}: {err}"))?

@@ -15,8 +15,9 @@
 //! The `uefi-*` scenarios boot the first kernel through OVMF instead of
 //! SeaBIOS. An OVMF boot under TCG takes longer, so they are few: the full
 //! hand-over on both paths with the purgatory above 4 GiB, a random and a
-//! `--noefi` placement low in OVMF's fragmented map on QEMU 10, the lockdown
-//! refusal, and the probe's hand-off state.
+//! `--noefi` placement low in OVMF's fragmented map on QEMU 10, Linux's own
+//! `kexec_file_load` through our purgatory, the lockdown refusal, and the
+//! probe's hand-off state.
 
 use crate::e2e::harness::variant::Variant;
 
@@ -280,6 +281,13 @@ pub const SCENARIOS: &[Scenario] = &[
         name: "uefi-noefi-low",
         about: "OVMF, --noefi, purgatory in the lowest RAM: the second kernel has no EFI, yet finds ACPI at the RSDP passed",
         kind: handover(Placement::Low, true),
+        variants: QEMU10,
+        firmware: Firmware::Uefi,
+    },
+    Scenario {
+        name: "uefi-kexec-file",
+        about: "OVMF: the patched Linux kexec_file_loads itself through our embedded purgatory and hands EFI, ACPI and a seed on itself",
+        kind: Kind::KexecFile(KexecFile::Embedded),
         variants: QEMU10,
         firmware: Firmware::Uefi,
     },

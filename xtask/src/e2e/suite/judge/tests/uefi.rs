@@ -172,11 +172,15 @@ fn what_the_second_kernel_did_not_get_is_named() {
         ),
         (
             uefi_run(false, SECOND_EFI, EFI_LINE, "0x9/0"),
+            "SETUP_EFI node is None",
+        ),
+        (
+            uefi_run(false, SECOND_EFI, EFI_LINE, "0x9/0 0x4/96"),
             "the plan linked",
         ),
         (
             uefi_run(false, SECOND_NOEFI, EFI_LINE, "0x4/96 0x9/0"),
-            "does not match the plan",
+            "does not match what was passed",
         ),
         (
             uefi_run(
@@ -185,7 +189,7 @@ fn what_the_second_kernel_did_not_get_is_named() {
                 "E2E-EFI: broken: cannot mount\n",
                 "0x4/96 0x9/0",
             ),
-            "does not match the plan",
+            "does not match what was passed",
         ),
         (
             uefi_run(
@@ -208,7 +212,7 @@ fn noefi_means_acpi_without_efi() {
     let absent = "E2E-EFI: absent (/sys/firmware/efi does not exist)\n";
     let good = uefi_run(true, SECOND_NOEFI, absent, "0x9/0");
     let said = uefi::judge(&good, Placement::Above4G, true, "t", &SHA_NI).unwrap();
-    assert!(said.contains("no EFI (--noefi)"), "{said}");
+    assert!(said.contains("no EFI, as --noefi asks"), "{said}");
     let efi_anyway = uefi_run(true, SECOND_EFI, absent, "0x9/0");
     assert!(uefi::judge(&efi_anyway, Placement::Above4G, true, "t", &SHA_NI).is_err());
 }
@@ -237,4 +241,52 @@ fn lockdown_must_be_refused_by_the_tool_not_the_kernel() {
     assert!(why.contains("returned (exit status: 3)"), "{why}");
     let why = lockdown::judge(&run(serial, Ending::Timeout)).unwrap_err();
     assert!(why.contains("should have ended the run"), "{why}");
+}
+
+#[test]
+fn linux_s_own_loader_must_hand_the_first_kernel_s_efi_and_rsdp_on() {
+    use crate::e2e::suite::judge::kexec_file::Load;
+    use purgatory_host::{Image, PURGATORY_ELF};
+    let image = Image::parse(PURGATORY_ELF).unwrap();
+    let at = 0x7ffd_6000u64;
+    let rsdp = "ACPI: RSDP 0x000000007F77D014 000024 (v02 BOCHS )";
+    let serial = |second_rsdp: &str, nodes: &str| {
+        format!(
+            "[    0.0] Linux version 7.3\n[    0.0] efi: EFI v2.7 by EDK II\n[    0.0] {rsdp}\n\
+             [    1.1] kexec-bzImage64: Loaded purgatory at {at:#x}\n\
+             [    1.2] kexec_file: segment[3]: buf=0x0 bufsz={:#x} mem={at:#x} memsz=0xa000\n\
+             [    1.3] kexec_file: kexec_file_load: type:0, start:{:#x} head:0x1 flags:0x8\n\
+             {JUMP}[    0.0] Linux version 7.3\n[    0.0] efi: EFI v2.7 by EDK II\n[    0.0] {second_rsdp}\n\
+             E2E-STAGE2 marker=t\n{EFI_LINE}{ACPI_LINE}E2E-SETUP-DATA: {nodes}\nE2E-PASS\n",
+            image.segment().len(),
+            at + image.entry()
+        )
+    };
+    let load = Load {
+        ours: Some(PURGATORY_ELF),
+        from_file: false,
+        above_4g: false,
+    };
+    let good = run(
+        serial(rsdp, "0x9/0 0x4/96"),
+        Ending::Exited(Some(QEMU_STATUS_PASS)),
+    );
+    let said = uefi::kexec_file(&good, load, "t").unwrap();
+    assert!(
+        said.contains("Linux's kexec_file handed over EFI"),
+        "{said}"
+    );
+    assert!(said.contains("RSDP 0x7f77d014 as passed"), "{said}");
+    let elsewhere = run(
+        serial(&rsdp.replace("7F77D014", "000F5A40"), "0x9/0 0x4/96"),
+        Ending::Exited(Some(QEMU_STATUS_PASS)),
+    );
+    let why = uefi::kexec_file(&elsewhere, load, "t").unwrap_err();
+    assert!(why.contains("not the 0x7f77d014 passed"), "{why}");
+    let no_efi_node = run(
+        serial(rsdp, "0x9/0"),
+        Ending::Exited(Some(QEMU_STATUS_PASS)),
+    );
+    let why = uefi::kexec_file(&no_efi_node, load, "t").unwrap_err();
+    assert!(why.contains("SETUP_EFI node is None"), "{why}");
 }
