@@ -9,18 +9,22 @@
 //!   tool runs, with the same convention.
 //! * **Stage 2** (`e2e.stage=2` on the command line, i.e. the kernel
 //!   kexec-load booted): prints the `e2e.marker` token it was given, checks
-//!   `/big.bin` against `e2e.big=<bytes>:<seed>` if asked, and passes.
+//!   `/big.bin` against `e2e.big=<bytes>:<seed>` if asked, reports what the
+//!   kernel inherited under UEFI with `e2e.uefi` ([`uefi`]), and passes.
 //!
 //! Either way the verdict leaves through QEMU's `isa-debug-exit` port.
 //! Everything is printed to the console (`console=ttyS0`), which the suite
 //! captures.
 
+mod mount;
+mod uefi;
+
 use e2e_protocol::Pattern;
 use e2e_protocol::protocol::{
     ARGS_FILE, BIG_FILE, BIG_OK, DEBUG_EXIT_PORT, EXIT_FAIL, EXIT_PASS, INIT_FAIL, INIT_PASS,
-    PARAM_BIG, PARAM_MARKER, PARAM_STAGE, STAGE2,
+    PARAM_BIG, PARAM_MARKER, PARAM_STAGE, PARAM_UEFI, STAGE2,
 };
-use std::ffi::CString;
+use mount::mount;
 use std::fs::File;
 use std::io::{Read, Write};
 use std::process::Command;
@@ -59,6 +63,11 @@ fn stage1_loader() -> &'static str {
 }
 
 fn stage1() -> Result<(), String> {
+    // Where the kernel shows its lockdown state, which kexec-load reads;
+    // a kernel without securityfs has none to show.
+    if let Err(why) = mount("securityfs", "/sys/kernel/security", "securityfs") {
+        say(&format!("E2E-STAGE1: {why}"));
+    }
     let loader = stage1_loader();
     let args_path = format!("/{ARGS_FILE}");
     let args: Vec<String> = std::fs::read_to_string(&args_path)
@@ -90,6 +99,11 @@ fn stage2(cmdline: &str) -> Result<(), String> {
     ));
     if let Some(spec) = param(cmdline, PARAM_BIG) {
         check_big_file(spec)?;
+    }
+    if param(cmdline, PARAM_UEFI).is_some() {
+        for line in uefi::report() {
+            say(&line);
+        }
     }
     say(&format!(
         "{INIT_PASS}: the second kernel's /init ran with marker={marker}"
@@ -154,29 +168,6 @@ fn param<'a>(cmdline: &'a str, key: &str) -> Option<&'a str> {
     cmdline
         .split_whitespace()
         .find_map(|word| word.strip_prefix(key)?.strip_prefix('='))
-}
-
-/// Mounts a pseudo file system; Debian's kernels do not mount devtmpfs for
-/// the initramfs (`DEVTMPFS_MOUNT` is off).
-fn mount(source: &str, target: &str, fstype: &str) -> Result<(), String> {
-    let _ = std::fs::create_dir_all(target);
-    let c = |s: &str| CString::new(s).map_err(|_| format!("NUL in {s:?}"));
-    let (source_c, target_c, fstype_c) = (c(source)?, c(target)?, c(fstype)?);
-    // SAFETY: three valid NUL-terminated strings and no mount data.
-    let rc = unsafe {
-        libc::mount(
-            source_c.as_ptr(),
-            target_c.as_ptr(),
-            fstype_c.as_ptr(),
-            0,
-            std::ptr::null(),
-        )
-    };
-    let err = std::io::Error::last_os_error();
-    if rc != 0 && err.raw_os_error() != Some(libc::EBUSY) {
-        return Err(format!("cannot mount {fstype} on {target}: {err}"));
-    }
-    Ok(())
 }
 
 fn uptime() -> String {

@@ -3,9 +3,9 @@
 
 use clap::Parser;
 use kexec_load::console::parse_console;
-use kexec_load::memmap::SYSFS_MEMMAP;
 use kexec_load::number::parse_u64;
 use kexec_load::request::{PurgatoryAddr, parse_failure_policy};
+use kexec_load::sysfs::SYSFS_ROOT;
 use purgatory_abi::FailurePolicy;
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -75,9 +75,22 @@ pub struct Args {
     #[arg(long, value_name = "halt|reset", default_value = "halt", value_parser = parse_failure_policy)]
     pub on_failure: FailurePolicy,
 
-    /// The firmware memory map to place segments in and pass on.
-    #[arg(long, value_name = "DIR", default_value = SYSFS_MEMMAP)]
-    pub memmap: PathBuf,
+    /// Hand the next kernel a BIOS-style zero page even when this one was
+    /// booted through UEFI: no efi_info, EFI memory map or SETUP_EFI, hence no
+    /// EFI runtime services there (the ACPI RSDP, the RNG seed and the whole
+    /// e820 map are still passed).
+    #[arg(long)]
+    pub noefi: bool,
+
+    /// The firmware memory map to place segments in and pass on
+    /// [default: SYSFS/firmware/memmap].
+    #[arg(long, value_name = "DIR")]
+    pub memmap: Option<PathBuf>,
+
+    /// Where to read the running system from: the memory map, the boot
+    /// parameters, the EFI state, the lockdown state and the console.
+    #[arg(long, value_name = "SYSFS", default_value = SYSFS_ROOT)]
+    pub sysfs: PathBuf,
 
     /// Print the plan (segments, addresses, sizes, digest) and load nothing.
     #[arg(long, conflicts_with_all = ["exec", "unload"])]
@@ -116,7 +129,7 @@ pub struct TestOptions {
     /// the IDT the running kernel's kexec leaves)
     /// and every other register holds a distinctive value: the register probe's
     /// protocol.
-    #[arg(long, conflicts_with_all = ["initrd", "append", "reuse_cmdline"])]
+    #[arg(long, conflicts_with_all = ["initrd", "append", "reuse_cmdline", "noefi"])]
     pub raw: bool,
 
     /// With --raw: the entry point's offset in the payload.

@@ -9,6 +9,7 @@
 //! last.
 
 mod assembly;
+mod boot_data;
 #[cfg(feature = "e2e")]
 mod corrupt;
 mod error;
@@ -26,6 +27,7 @@ use crate::console::Console;
 use crate::layout::Policy;
 use crate::memmap::MemoryRange;
 use crate::number::hex;
+use crate::report::boot::BootReport;
 use crate::report::{
     Corruption, DigestReport, HashChoice, PlanReport, PurgatoryReport, SegmentReport, TestRegion,
 };
@@ -64,6 +66,9 @@ pub struct Plan {
     /// `purgatory_console_port`, and why.
     pub console: Console,
     pub on_failure: FailurePolicy,
+    /// What a Linux kernel inherits through its boot parameters (EFI, ACPI,
+    /// `setup_data`); `None` for a test payload.
+    pub boot: Option<BootReport>,
     /// Extra lines for the user.
     pub notes: Vec<String>,
     /// The byte `--corrupt-after-digest` flipped; only the `e2e` feature has
@@ -87,7 +92,14 @@ pub fn build(request: Request<'_>, map: &[MemoryRange]) -> Result<Plan, PlanErro
             image,
             initrd,
             cmdline,
-        } => linux::assemble(&mut site, &image, initrd, &cmdline, request.host_5level)?,
+        } => linux::assemble(
+            &mut site,
+            &image,
+            initrd,
+            &cmdline,
+            request.host_5level,
+            &request.handover,
+        )?,
         #[cfg(feature = "e2e")]
         Payload::Raw {
             bytes,
@@ -125,6 +137,7 @@ pub fn build(request: Request<'_>, map: &[MemoryRange]) -> Result<Plan, PlanErro
         console: request.console,
         on_failure: request.on_failure,
         segments: site.segments,
+        boot: site.boot,
         notes: site.notes,
         corruption: None,
         test_region: None,
@@ -189,6 +202,7 @@ impl Plan {
             on_failure: self.on_failure,
             corruption: self.corruption.clone(),
             test_region: self.test_region.clone(),
+            boot: self.boot.clone(),
             notes: self.notes.clone(),
             warnings,
         }

@@ -3,6 +3,7 @@
 
 use crate::bzimage::BzImage;
 use crate::console::Console;
+use crate::handover::Handover;
 use crate::memmap::MemoryRange;
 use crate::request::{Payload, PurgatoryAddr, Request};
 use crate::support::QEMU_6G;
@@ -22,7 +23,7 @@ pub fn qemu_6g() -> Vec<MemoryRange> {
 }
 
 /// A request for `payload`, verified, on a CPU without SHA extensions, with
-/// no console.
+/// no console, from a BIOS boot with nothing to hand over.
 pub fn request(payload: Payload<'_>, at: PurgatoryAddr) -> Request<'_> {
     Request {
         payload,
@@ -34,6 +35,7 @@ pub fn request(payload: Payload<'_>, at: PurgatoryAddr) -> Request<'_> {
         cpuid: Cpuid::default(),
         console: Console::off("test"),
         on_failure: FailurePolicy::Halt,
+        handover: Handover::default(),
     }
 }
 

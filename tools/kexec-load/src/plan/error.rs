@@ -1,7 +1,6 @@
 //! Why no plan can be made: each variant names what is wrong.
 
 use crate::layout::PlaceError;
-use crate::zeropage::ZeroPageError;
 use purgatory_host::LoadError;
 use std::fmt;
 
@@ -10,7 +9,6 @@ use std::fmt;
 pub enum PlanError {
     Place(PlaceError),
     Purgatory(LoadError),
-    ZeroPage(ZeroPageError),
     CmdlineTooLong {
         len: u64,
         max: u64,
@@ -37,7 +35,6 @@ impl fmt::Display for PlanError {
         match self {
             Self::Place(err) => write!(f, "{err}"),
             Self::Purgatory(err) => write!(f, "purgatory: {err}"),
-            Self::ZeroPage(err) => write!(f, "{err}"),
             Self::CmdlineTooLong { len, max } => write!(
                 f,
                 "the command line has {len} bytes, the kernel accepts at most {max} (setup header cmdline_size)"
@@ -75,11 +72,5 @@ impl From<PlaceError> for PlanError {
 impl From<LoadError> for PlanError {
     fn from(err: LoadError) -> Self {
         Self::Purgatory(err)
-    }
-}
-
-impl From<ZeroPageError> for PlanError {
-    fn from(err: ZeroPageError) -> Self {
-        Self::ZeroPage(err)
     }
 }

@@ -19,6 +19,8 @@ use purgatory::trap::{PAGE_FAULT, Trap};
 use purgatory_abi::{FailurePolicy, HashPath, KERNEL_ENTRY64_OFFSET};
 use std::time::Duration;
 
+mod uefi;
+
 /// Where [`SEGMENTS`] puts the purgatory.
 const PURGATORY_START: u64 = 0xbffd_7000;
 const JUMP: &str = "[    2.2] kexec_core: Starting new kernel\r\n";

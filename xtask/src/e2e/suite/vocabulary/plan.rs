@@ -3,6 +3,7 @@
 //! ([`PlanReport`]), so the suite and the tool cannot disagree on its shape.
 
 use kexec_load::layout::Policy;
+use kexec_load::report::boot::BootReport;
 use kexec_load::report::{Corruption, PlanReport, TestRegion};
 use purgatory_abi::{HashPath, SHA_REGION_COUNT, ShaRegion, ShaRegions};
 use std::ops::Range;
@@ -23,6 +24,9 @@ pub struct Plan {
     pub test_region: Option<TestRegion>,
     /// The seed of a random placement.
     pub seed: Option<u64>,
+    /// What a kernel inherits through its boot parameters (EFI, ACPI,
+    /// `setup_data`); `None` for a test payload.
+    pub boot: Option<BootReport>,
 }
 
 impl Plan {
@@ -89,6 +93,7 @@ impl From<PlanReport> for Plan {
             corruption: report.corruption,
             test_region: report.test_region,
             seed,
+            boot: report.boot,
             segments: report.segments,
         }
     }
@@ -154,7 +159,7 @@ pub(crate) mod tests {
             "entry_regs": regs, "purgatory_flags": 0,
             "hash": {"path": hash.name(), "why": "the CPU has SHA, SSSE3 and SSE4.1"},
             "console": {"port": 1016, "why": "ttyS0"}, "on_failure": "halt",
-            "notes": [], "warnings": []
+            "boot": null, "notes": [], "warnings": []
         });
         if let Some(corruption) = corruption {
             plan["corruption"] = corruption;
