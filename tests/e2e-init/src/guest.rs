@@ -1,9 +1,9 @@
-//! What every stage of the `/init` uses: the console, the command line, the
-//! pseudo file systems, and the loader stage 1 runs with its arguments.
+//! What every stage of the `/init` uses: the console, the command line, and
+//! the loader stage 1 runs with its arguments.
 
+use crate::mount::mount;
 use e2e_protocol::protocol::ARGS_FILE;
 pub use e2e_protocol::protocol::value as param;
-use std::ffi::CString;
 use std::io::Write;
 use std::process::{Command, ExitStatus};
 
@@ -29,6 +29,11 @@ pub fn loader_and_args() -> Result<(&'static str, Vec<String>), String> {
 
 /// Says what stage 1 runs, and runs it.
 pub fn run_loader(loader: &str, args: &[String]) -> Result<ExitStatus, String> {
+    // Where the kernel shows its lockdown state, which kexec-load reads;
+    // a kernel without securityfs has none to show.
+    if let Err(why) = mount("securityfs", "/sys/kernel/security", "securityfs") {
+        say(&format!("E2E-STAGE1: {why}"));
+    }
     say(&format!(
         "E2E-STAGE1: /init running at uptime {}, executing {loader} {}",
         uptime(),
@@ -38,29 +43,6 @@ pub fn run_loader(loader: &str, args: &[String]) -> Result<ExitStatus, String> {
         .args(args)
         .status()
         .map_err(|err| format!("cannot run {loader}: {err}"))
-}
-
-/// Mounts a pseudo file system; Debian's kernels do not mount devtmpfs for
-/// the initramfs (`DEVTMPFS_MOUNT` is off).
-pub fn mount(source: &str, target: &str, fstype: &str) -> Result<(), String> {
-    let _ = std::fs::create_dir_all(target);
-    let c = |s: &str| CString::new(s).map_err(|_| format!("NUL in {s:?}"));
-    let (source_c, target_c, fstype_c) = (c(source)?, c(target)?, c(fstype)?);
-    // SAFETY: three valid NUL-terminated strings and no mount data.
-    let rc = unsafe {
-        libc::mount(
-            source_c.as_ptr(),
-            target_c.as_ptr(),
-            fstype_c.as_ptr(),
-            0,
-            std::ptr::null(),
-        )
-    };
-    let err = std::io::Error::last_os_error();
-    if rc != 0 && err.raw_os_error() != Some(libc::EBUSY) {
-        return Err(format!("cannot mount {fstype} on {target}: {err}"));
-    }
-    Ok(())
 }
 
 pub fn uptime() -> String {

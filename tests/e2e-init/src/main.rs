@@ -9,7 +9,8 @@
 //!   tool runs, with the same convention.
 //! * **Stage 2** (`e2e.stage=2` on the command line, i.e. the kernel
 //!   kexec-load booted): prints the `e2e.marker` token it was given, checks
-//!   `/big.bin` against `e2e.big=<bytes>:<seed>` if asked, and passes.
+//!   `/big.bin` against `e2e.big=<bytes>:<seed>` if asked, reports what the
+//!   kernel inherited under UEFI with `e2e.uefi` ([`uefi`]), and passes.
 //! * **kdump** (`e2e.kdump=1`): stage 1 marks a page, loads a capture kernel
 //!   told where, and crashes ([`crash`]); the capture kernel's `/init`
 //!   (`e2e.stage=capture`) reads the mark back from `/proc/vmcore`
@@ -22,15 +23,18 @@
 mod capture;
 mod crash;
 mod guest;
+mod mount;
+mod uefi;
 mod vmcore;
 
 use e2e_protocol::Pattern;
 use e2e_protocol::kdump::{PARAM_KDUMP, STAGE_CAPTURE};
 use e2e_protocol::protocol::{
     BIG_FILE, BIG_OK, DEBUG_EXIT_PORT, EXIT_FAIL, EXIT_PASS, INIT_FAIL, INIT_PASS, PARAM_BIG,
-    PARAM_MARKER, PARAM_STAGE, STAGE2,
+    PARAM_MARKER, PARAM_STAGE, PARAM_UEFI, STAGE2,
 };
-use guest::{kernel_release, mount, param, say, uptime};
+use guest::{kernel_release, param, say, uptime};
+use mount::mount;
 use std::fs::File;
 use std::io::Read;
 
@@ -76,6 +80,11 @@ fn stage2(cmdline: &str) -> Result<(), String> {
     ));
     if let Some(spec) = param(cmdline, PARAM_BIG) {
         check_big_file(spec)?;
+    }
+    if param(cmdline, PARAM_UEFI).is_some() {
+        for line in uefi::report() {
+            say(&line);
+        }
     }
     say(&format!(
         "{INIT_PASS}: the second kernel's /init ran with marker={marker}"

@@ -179,6 +179,24 @@ pub mod protocol {
     /// File in the stage-1 initramfs: the kexec-load arguments, one per line.
     pub const ARGS_FILE: &str = "e2e/kexec-args";
 
+    /// Kernel command-line parameter (`1`): the second `/init` reports what
+    /// the kernel inherited through its boot parameters (a UEFI run), in the
+    /// lines below; the suite judges them.
+    pub const PARAM_UEFI: &str = "e2e.uefi";
+    /// Where a UEFI run's stage-2 image has efivarfs, a module in Debian's
+    /// kernel (loaded compressed, as `finit_module` can).
+    pub const EFIVARFS_MODULE: &str = "lib/efivarfs.ko.xz";
+    /// `E2E-EFI: variable <name>: attributes 0x…, N bytes: <text> (M variables)`
+    /// (read through efivarfs: the runtime services work), `E2E-EFI: absent`
+    /// (no `/sys/firmware/efi`), or `E2E-EFI: broken: <why>`.
+    pub const EFI_LINE: &str = "E2E-EFI:";
+    /// `E2E-ACPI: tables APIC DSDT FACP …` (`/sys/firmware/acpi/tables`), or
+    /// `E2E-ACPI: none: <why>`.
+    pub const ACPI_LINE: &str = "E2E-ACPI:";
+    /// `E2E-SETUP-DATA: 0x4/96 0x9/0`: each `setup_data` node the kernel was
+    /// given, as type/length (it zeroes the length of the RNG seed it took).
+    pub const SETUP_DATA_LINE: &str = "E2E-SETUP-DATA:";
+
     /// The value of `key` among the `key=value` words of `text`: a kernel
     /// command line, or a guest's report line.
     pub fn value<'a>(text: &'a str, key: &str) -> Option<&'a str> {

@@ -34,6 +34,9 @@ pub const MIN_VERSION: u16 = 0x020c;
 pub const XLF_KERNEL_64: u16 = 1 << 0;
 /// `xloadflags`: kernel, boot params, command line and initrd may be above 4 GiB.
 pub const XLF_CAN_BE_LOADED_ABOVE_4G: u16 = 1 << 1;
+/// `xloadflags`: the kernel can take over EFI runtime services after a kexec
+/// (built with EFI and kexec support).
+pub const XLF_EFI_KEXEC: u16 = 1 << 4;
 /// `xloadflags`: the kernel can be entered with 5-level paging enabled.
 pub const XLF_5LEVEL: u16 = 1 << 5;
 /// `loadflags`: the protected-mode kernel is loaded at 1 MiB or above.
@@ -272,6 +275,11 @@ impl<'a> BzImage<'a> {
     /// the running kernel's paging mode.
     pub fn supports_5level(&self) -> bool {
         self.xloadflags & XLF_5LEVEL != 0
+    }
+
+    /// Whether the kernel can be handed the running kernel's EFI state.
+    pub fn supports_efi_kexec(&self) -> bool {
+        self.xloadflags & XLF_EFI_KEXEC != 0
     }
 }
 

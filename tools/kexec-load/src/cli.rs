@@ -3,9 +3,10 @@
 
 use clap::Parser;
 use kexec_load::console::parse_console;
-use kexec_load::memmap::SYSFS_MEMMAP;
+use kexec_load::crash::sources::PROCFS_ROOT;
 use kexec_load::number::parse_u64;
 use kexec_load::request::{PurgatoryAddr, parse_failure_policy};
+use kexec_load::sysfs::SYSFS_ROOT;
 use purgatory_abi::FailurePolicy;
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -80,10 +81,22 @@ pub struct Args {
     #[arg(long, value_name = "halt|reset", default_value = "halt", value_parser = parse_failure_policy)]
     pub on_failure: FailurePolicy,
 
-    /// The firmware memory map to place segments in and pass on (with -p,
-    /// /proc/iomem under --crash-root is read instead).
-    #[arg(long, value_name = "DIR", default_value = SYSFS_MEMMAP)]
-    pub memmap: PathBuf,
+    /// Hand the next kernel a BIOS-style zero page even when this one was
+    /// booted through UEFI: no efi_info, EFI memory map or SETUP_EFI, hence no
+    /// EFI runtime services there (the ACPI RSDP, the RNG seed and the whole
+    /// e820 map are still passed).
+    #[arg(long)]
+    pub noefi: bool,
+
+    /// The firmware memory map to place segments in and pass on
+    /// [default: SYSFS/firmware/memmap]; with -p, iomem under --procfs.
+    #[arg(long, value_name = "DIR")]
+    pub memmap: Option<PathBuf>,
+
+    /// Where to read the running system from: the memory map, the boot
+    /// parameters, the EFI state, the lockdown state and the console.
+    #[arg(long, value_name = "SYSFS", default_value = SYSFS_ROOT)]
+    pub sysfs: PathBuf,
 
     /// Load a crash (capture) kernel that a panic boots (kexec_load with
     /// KEXEC_ON_CRASH) into the crashkernel= reservation, with the ELF core
@@ -91,10 +104,10 @@ pub struct Args {
     #[arg(short = 'p', long, conflicts_with_all = ["exec", "exec_loaded"])]
     pub load_panic: bool,
 
-    /// With -p: read proc/iomem, proc/kcore, sys/kernel/vmcoreinfo and the
-    /// CPUs' crash_notes under DIR instead of / (fixtures for a dry run).
-    #[arg(long, value_name = "DIR", default_value = "/", requires = "load_panic")]
-    pub crash_root: PathBuf,
+    /// With -p: where to read iomem and kcore from (a fixture for a dry run);
+    /// the crash notes and VMCOREINFO come from --sysfs.
+    #[arg(long, value_name = "PROCFS", default_value = PROCFS_ROOT, requires = "load_panic")]
+    pub procfs: PathBuf,
 
     /// Print the plan (segments, addresses, sizes, digest) and load nothing.
     #[arg(long, conflicts_with_all = ["exec", "unload"])]
@@ -133,7 +146,7 @@ pub struct TestOptions {
     /// the IDT the running kernel's kexec leaves)
     /// and every other register holds a distinctive value: the register probe's
     /// protocol.
-    #[arg(long, conflicts_with_all = ["initrd", "append", "reuse_cmdline", "load_panic"])]
+    #[arg(long, conflicts_with_all = ["initrd", "append", "reuse_cmdline", "noefi", "load_panic"])]
     pub raw: bool,
 
     /// With --raw: the entry point's offset in the payload.
@@ -292,15 +305,14 @@ mod tests {
 
     #[test]
     fn crash_options() {
-        let args =
-            Args::try_parse_from(["kexec-load", "-p", "x", "--crash-root", "/tmp/f"]).unwrap();
+        let args = Args::try_parse_from(["kexec-load", "-p", "x", "--procfs", "/tmp/f"]).unwrap();
         assert!(args.load_panic && !args.unload);
-        assert_eq!(args.crash_root, PathBuf::from("/tmp/f"));
+        assert_eq!(args.procfs, PathBuf::from("/tmp/f"));
         let args = Args::try_parse_from(["kexec-load", "-u", "-p"]).unwrap();
         assert!(args.load_panic && args.unload);
         assert!(Args::try_parse_from(["kexec-load", "-p", "x", "--exec"]).is_err());
         assert!(Args::try_parse_from(["kexec-load", "-p", "--exec-loaded"]).is_err());
-        assert!(Args::try_parse_from(["kexec-load", "x", "--crash-root", "/tmp/f"]).is_err());
+        assert!(Args::try_parse_from(["kexec-load", "x", "--procfs", "/tmp/f"]).is_err());
         #[cfg(feature = "e2e")]
         assert!(Args::try_parse_from(["kexec-load", "-p", "x", "--raw"]).is_err());
     }

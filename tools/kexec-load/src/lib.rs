@@ -10,6 +10,12 @@
 //! show the plan to people and programs, and [`kexec`] checks the kernel's
 //! rules and makes the calls.
 //!
+//! What the next kernel inherits from the running one is read from a sysfs
+//! tree ([`sysfs`], a fixture in tests): [`handover`] gathers the EFI state
+//! ([`efi`]), the ACPI RSDP ([`boot_params`]) and a random seed, which the
+//! plan links into the boot parameters as a [`setup_data`] chain; [`lockdown`]
+//! says when `kexec_load` will be refused.
+//!
 //! With `-p`, [`crash`] reads what the running kernel says about its
 //! `crashkernel=` reservation and builds what a capture kernel needs.
 //!
@@ -17,17 +23,23 @@
 //! gets the register probe's expectation page, and a byte flipped or a region
 //! added after the digest was computed.
 
+pub mod boot_params;
 pub mod bzimage;
 pub mod console;
 pub mod crash;
+pub mod efi;
+pub mod handover;
 pub mod kexec;
 pub mod layout;
+pub mod lockdown;
 pub mod memmap;
 pub mod number;
 pub mod plan;
 pub mod print;
 pub mod report;
 pub mod request;
+pub mod setup_data;
+pub mod sysfs;
 pub mod zeropage;
 
 #[cfg(test)]

@@ -1,13 +1,18 @@
-//! The `kexec-load` command: reads the inputs, builds the plan
+//! The `kexec-load` command: checks that the kernel is not locked down, reads
+//! the inputs and what the running system hands over, builds the plan
 //! ([`kexec_load::plan`]), shows it (a table, or with `--json` one JSON line),
-//! checks the kernel's rules and loads. Errors go to stderr in words.
+//! checks the kernel's rules and loads. Errors go to stderr in words; a
+//! locked-down kernel has an exit status of its own.
 
 mod cli;
 
 use clap::Parser;
 use cli::Args;
 use kexec_load::crash::{CrashError, CrashSources};
+use kexec_load::handover::{self, Handover, HandoverError};
+use kexec_load::lockdown::{self, EXIT_LOCKED_DOWN, LockedDown};
 use kexec_load::request::{Payload, Request};
+use kexec_load::sysfs::{Sysfs, SysfsError};
 use kexec_load::{bzimage, console, kexec, memmap, plan, print};
 use std::fmt;
 use std::io::{self, Write};
@@ -20,7 +25,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             say(&mut io::stderr(), &format!("error: {err}"));
-            ExitCode::FAILURE
+            err.exit_code()
         }
     }
 }
@@ -37,8 +42,13 @@ enum Error {
         error: bzimage::BzImageError,
     },
     NoImage,
+    /// The lockdown state cannot be read.
+    Lockdown(SysfsError),
+    /// `kexec_load` would be refused.
+    LockedDown(LockedDown),
     Memmap(memmap::MemmapError),
     Crash(CrashError),
+    Handover(HandoverError),
     Plan(plan::PlanError),
     #[cfg(feature = "e2e")]
     Corrupt(plan::CorruptError),
@@ -64,8 +74,11 @@ impl fmt::Display for Error {
                 write!(f, "{}: {error}{NOT_A_BZIMAGE_HINT}", path.display())
             }
             Self::NoImage => write!(f, "no image given"),
+            Self::Lockdown(error) => write!(f, "the lockdown state: {error}"),
+            Self::LockedDown(locked) => write!(f, "{locked}"),
             Self::Memmap(error) => write!(f, "{error}"),
             Self::Crash(error) => write!(f, "crash kernel: {error}"),
+            Self::Handover(error) => write!(f, "{error}"),
             Self::Plan(error) => write!(f, "{error}"),
             #[cfg(feature = "e2e")]
             Self::Corrupt(error) => write!(f, "{error}"),
@@ -81,6 +94,22 @@ impl fmt::Display for Error {
     }
 }
 
+impl Error {
+    fn exit_code(&self) -> ExitCode {
+        match self {
+            Self::LockedDown(_) => ExitCode::from(EXIT_LOCKED_DOWN),
+            _ => ExitCode::FAILURE,
+        }
+    }
+}
+
+/// Refuses what `kexec_load` would refuse on a locked-down kernel.
+fn refuse(locked: &Option<LockedDown>) -> Result<(), Error> {
+    locked
+        .clone()
+        .map_or(Ok(()), |locked| Err(Error::LockedDown(locked)))
+}
+
 fn read(path: &Path) -> Result<Vec<u8>, Error> {
     std::fs::read(path).map_err(|error| Error::Read {
         path: path.to_owned(),
@@ -89,7 +118,10 @@ fn read(path: &Path) -> Result<Vec<u8>, Error> {
 }
 
 fn run(args: &Args) -> Result<(), Error> {
+    let sysfs = Sysfs::new(&args.sysfs);
+    let locked = lockdown::read(&sysfs.lockdown()).map_err(Error::Lockdown)?;
     if args.unload {
+        refuse(&locked)?;
         kexec::unload(args.load_panic).map_err(Error::Kexec)?;
         let what = if args.load_panic {
             "unloaded the crash kernel"
@@ -102,13 +134,22 @@ fn run(args: &Args) -> Result<(), Error> {
     if args.exec_loaded {
         return Err(Error::Kexec(kexec::reboot_into_loaded_image()));
     }
+    if !args.dry_run {
+        refuse(&locked)?;
+    }
     let image_path = args.image.as_deref().ok_or(Error::NoImage)?;
     let image_bytes = read(image_path)?;
-    let (map, crash) = memory(args)?;
-    let console = choose_console(args);
+    let (map, crash) = memory(args, &sysfs)?;
+    let console = choose_console(args, &sysfs);
     let warnings = console_warnings(&console);
+    let payload = payload(args, image_path, &image_bytes)?;
+    let handover = if matches!(payload, Payload::BzImage { .. }) {
+        handover::read(&sysfs, args.noefi, handover::rng_seed()).map_err(Error::Handover)?
+    } else {
+        Handover::default()
+    };
     let request = Request {
-        payload: payload(args, image_path, &image_bytes)?,
+        payload,
         purgatory_addr: args.purgatory_addr,
         seed: args.seed.unwrap_or_else(clock_seed),
         verify: !args.no_verify,
@@ -121,22 +162,29 @@ fn run(args: &Args) -> Result<(), Error> {
         cpuid: purgatory_abi::Cpuid::read(),
         console,
         on_failure: args.on_failure,
+        handover,
         crash,
     };
     let plan = plan::build(request, &map).map_err(Error::Plan)?;
     #[cfg(feature = "e2e")]
     let plan = after_digest(plan, args)?;
     show(&plan, warnings, args)?;
-    load(&plan, &map, args)
+    load(&plan, &map, args)?;
+    // A dry run shows the plan, then that a locked-down kernel refuses it.
+    refuse(&locked)
 }
 
 /// The RAM segments may go in, and with `-p` what the kernel says about its
 /// reservation (the reservation is part of `/proc/iomem`'s System RAM).
-fn memory(args: &Args) -> Result<(Vec<memmap::MemoryRange>, Option<CrashSources>), Error> {
+fn memory(
+    args: &Args,
+    sysfs: &Sysfs,
+) -> Result<(Vec<memmap::MemoryRange>, Option<CrashSources>), Error> {
     if !args.load_panic {
-        return Ok((memmap::read(&args.memmap).map_err(Error::Memmap)?, None));
+        let dir = args.memmap.clone().unwrap_or_else(|| sysfs.memmap());
+        return Ok((memmap::read(&dir).map_err(Error::Memmap)?, None));
     }
-    let sources = CrashSources::read(&args.crash_root).map_err(Error::Crash)?;
+    let sources = CrashSources::read(&args.procfs, sysfs).map_err(Error::Crash)?;
     Ok((sources.iomem.ram_ranges(), Some(sources)))
 }
 
@@ -177,11 +225,11 @@ fn after_digest(mut plan: plan::Plan, args: &Args) -> Result<plan::Plan, Error> 
     Ok(plan)
 }
 
-fn choose_console(args: &Args) -> console::Console {
+fn choose_console(args: &Args, sysfs: &Sysfs) -> console::Console {
     match (args.no_console, args.console) {
         (true, _) => console::Console::off("--no-console"),
         (false, Some(port)) => console::given(port),
-        (false, None) => console::detect(Path::new("/sys")),
+        (false, None) => console::detect(sysfs.root()),
     }
 }
 

@@ -3,11 +3,9 @@
 //! is both where segments may go (System RAM) and what the next kernel gets in
 //! its zero page.
 
+use crate::number::parse_hex;
 use std::fmt;
 use std::path::{Path, PathBuf};
-
-/// The default location.
-pub const SYSFS_MEMMAP: &str = "/sys/firmware/memmap";
 
 /// e820 type codes (the boot protocol's `struct boot_e820_entry`).
 pub const E820_RAM: u32 = 1;
@@ -128,10 +126,6 @@ pub fn read(dir: &Path) -> Result<Vec<MemoryRange>, MemmapError> {
         return Err(error(dir, "no System RAM range".into()));
     }
     Ok(ranges)
-}
-
-fn parse_hex(text: &str) -> Option<u64> {
-    u64::from_str_radix(text.strip_prefix("0x").unwrap_or(text), 16).ok()
 }
 
 /// Total System RAM in bytes.

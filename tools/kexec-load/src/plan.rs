@@ -10,6 +10,7 @@
 //! ELF core headers first.
 
 mod assembly;
+mod boot_data;
 #[cfg(feature = "e2e")]
 mod corrupt;
 mod crash;
@@ -29,6 +30,7 @@ use crate::crash::CrashReport;
 use crate::layout::{Layout, Policy};
 use crate::memmap::MemoryRange;
 use crate::number::hex;
+use crate::report::boot::BootReport;
 use crate::report::{
     Corruption, DigestReport, HashChoice, PlanReport, PurgatoryReport, SegmentReport, TestRegion,
 };
@@ -69,6 +71,9 @@ pub struct Plan {
     /// `purgatory_console_port`, and why.
     pub console: Console,
     pub on_failure: FailurePolicy,
+    /// What a Linux kernel inherits through its boot parameters (EFI, ACPI,
+    /// `setup_data`); `None` for a test payload.
+    pub boot: Option<BootReport>,
     /// Extra lines for the user.
     pub notes: Vec<String>,
     /// The byte `--corrupt-after-digest` flipped; only the `e2e` feature has
@@ -110,10 +115,25 @@ pub fn build(request: Request<'_>, map: &[MemoryRange]) -> Result<Plan, PlanErro
             Some(crash) => {
                 crash.push_headers(&mut site);
                 let cmdline = crash.cmdline(&cmdline);
-                linux::assemble(&mut site, &image, initrd, &cmdline, request.host_5level)
-                    .map_err(|error| crash.explain(error))?
+                let handover = &request.handover;
+                linux::assemble(
+                    &mut site,
+                    &image,
+                    initrd,
+                    &cmdline,
+                    request.host_5level,
+                    handover,
+                )
+                .map_err(|error| crash.explain(error))?
             }
-            None => linux::assemble(&mut site, &image, initrd, &cmdline, request.host_5level)?,
+            None => linux::assemble(
+                &mut site,
+                &image,
+                initrd,
+                &cmdline,
+                request.host_5level,
+                &request.handover,
+            )?,
         },
         #[cfg(feature = "e2e")]
         Payload::Raw {
@@ -153,6 +173,7 @@ pub fn build(request: Request<'_>, map: &[MemoryRange]) -> Result<Plan, PlanErro
         console: request.console,
         on_failure: request.on_failure,
         segments: site.segments,
+        boot: site.boot,
         notes: site.notes,
         corruption: None,
         crash,
@@ -219,6 +240,7 @@ impl Plan {
             corruption: self.corruption.clone(),
             crash: self.crash.clone(),
             test_region: self.test_region.clone(),
+            boot: self.boot.clone(),
             notes: self.notes.clone(),
             warnings,
         }

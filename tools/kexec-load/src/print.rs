@@ -14,6 +14,11 @@ pub fn print(plan: &Plan, out: &mut impl Write) -> io::Result<()> {
     writeln!(out, "kexec-load: {}", plan.what)?;
     segments(plan, out)?;
     settings(plan, out)?;
+    if let Some(boot) = &plan.boot {
+        for line in boot.lines() {
+            writeln!(out, "  {line}")?;
+        }
+    }
     if let Some(crash) = &plan.crash {
         crash.print(out)?;
     }

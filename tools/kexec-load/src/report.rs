@@ -3,9 +3,12 @@
 //! suite's serial output) with [`PlanReport::find_in`]. The plan makes one
 //! with `Plan::report`.
 
+pub mod boot;
+
 use crate::console::Console;
 use crate::crash::CrashReport;
 use crate::layout::Policy;
+use boot::BootReport;
 use purgatory_abi::{Entry64Regs, FailurePolicy, HashPath};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -48,6 +51,10 @@ pub struct PlanReport {
     /// digest (the `e2e` feature); absent from the line when unused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub test_region: Option<TestRegion>,
+    /// What a Linux kernel inherits through its boot parameters: the
+    /// firmware, EFI, the ACPI RSDP, the e820 split, the `setup_data` chain.
+    /// Null for a test payload.
+    pub boot: Option<BootReport>,
     /// What the plan tells the user besides the table.
     pub notes: Vec<String>,
     /// What was also printed on stderr as a warning.

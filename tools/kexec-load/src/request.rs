@@ -4,6 +4,7 @@
 use crate::bzimage::BzImage;
 use crate::console::Console;
 use crate::crash::CrashSources;
+use crate::handover::Handover;
 use crate::number::parse_u64;
 use purgatory_abi::{Cpuid, FailurePolicy};
 
@@ -97,6 +98,8 @@ pub struct Request<'a> {
     pub console: Console,
     /// What the purgatory does on a mismatch (`FLAG_RESET_ON_FAILURE`).
     pub on_failure: FailurePolicy,
+    /// What a Linux kernel inherits from the running one besides the map.
+    pub handover: Handover,
     /// `-p`: a crash kernel, planned in the reservation these describe.
     pub crash: Option<CrashSources>,
 }

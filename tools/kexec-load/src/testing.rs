@@ -5,9 +5,10 @@
 use crate::bzimage::BzImage;
 use crate::console::Console;
 use crate::crash::CrashSources;
+use crate::handover::Handover;
 use crate::memmap::MemoryRange;
 use crate::request::{Payload, PurgatoryAddr, Request};
-use crate::support::crash::{CrashMachine, write_crash_root};
+use crate::support::crash::{CrashMachine, write_crash_fixture};
 use crate::support::{QEMU_6G, scratch_dir};
 use purgatory_abi::{Cpuid, FailurePolicy};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -26,7 +27,7 @@ pub fn qemu_6g() -> Vec<MemoryRange> {
 }
 
 /// A request for `payload`, verified, on a CPU without SHA extensions, with
-/// no console.
+/// no console, from a BIOS boot with nothing to hand over.
 pub fn request(payload: Payload<'_>, at: PurgatoryAddr) -> Request<'_> {
     Request {
         payload,
@@ -38,6 +39,7 @@ pub fn request(payload: Payload<'_>, at: PurgatoryAddr) -> Request<'_> {
         cpuid: Cpuid::default(),
         console: Console::off("test"),
         on_failure: FailurePolicy::Halt,
+        handover: Handover::default(),
         crash: None,
     }
 }
@@ -61,8 +63,9 @@ pub fn crash_sources(machine: &CrashMachine) -> CrashSources {
     // Tests run in parallel: each read gets a directory of its own.
     static READS: AtomicUsize = AtomicUsize::new(0);
     let root = scratch_dir(&format!("crash-{}", READS.fetch_add(1, Ordering::Relaxed)));
-    write_crash_root(&root, machine);
-    let sources = CrashSources::read(&root).unwrap();
+    let (proc, sys) = (root.join("proc"), root.join("sys"));
+    write_crash_fixture(&proc, &sys, machine);
+    let sources = CrashSources::read(&proc, &crate::sysfs::Sysfs::new(sys)).unwrap();
     let _ = std::fs::remove_dir_all(&root);
     sources
 }

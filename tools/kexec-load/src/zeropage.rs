@@ -1,11 +1,12 @@
 //! The zero page (`struct boot_params`) the next kernel finds at RSI: the
-//! setup header copied from its bzImage, the loader's answers in it, the e820
-//! map, and the high halves of the initrd and command-line pointers.
+//! setup header copied from its bzImage, the loader's answers in it, the
+//! first 128 entries of the e820 map, and the high halves of the initrd and
+//! command-line pointers. What comes from the running system (EFI, ACPI, the
+//! rest of a longer map, `setup_data`) is the plan's `boot_data`.
 //! Offsets are Documentation/arch/x86/zero-page.rst's.
 
 use crate::bzimage::{BzImage, SETUP_HEADER_OFFSET};
 use crate::memmap::MemoryRange;
-use std::fmt;
 
 pub const ZERO_PAGE_SIZE: usize = 4096;
 
@@ -23,7 +24,7 @@ const RAMDISK_SIZE: usize = 0x21c;
 const CMD_LINE_PTR: usize = 0x228;
 const SETUP_DATA: usize = 0x250;
 const E820_TABLE: usize = 0x2d0;
-const E820_ENTRY_SIZE: usize = 20;
+pub const E820_ENTRY_SIZE: usize = 20;
 /// `E820_MAX_ENTRIES_ZEROPAGE`.
 pub const E820_MAX_ENTRIES: usize = 128;
 /// No boot loader ID is assigned to this tool: 0xFF is "undefined" (boot.rst).
@@ -40,36 +41,9 @@ pub struct Addresses {
     pub cmdline: u64,
 }
 
-/// Why the zero page cannot be built.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ZeroPageError {
-    /// More ranges than the zero page's e820 table holds.
-    TooManyE820Entries { count: usize },
-}
-
-impl fmt::Display for ZeroPageError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::TooManyE820Entries { count } => write!(
-                f,
-                "the memory map has {count} ranges, more than the {E820_MAX_ENTRIES} the zero page holds \
-                 (the SETUP_E820_EXT extension is not implemented)"
-            ),
-        }
-    }
-}
-
-impl std::error::Error for ZeroPageError {}
-
-/// Builds the page.
-pub fn build(
-    image: &BzImage<'_>,
-    map: &[MemoryRange],
-    at: Addresses,
-) -> Result<Vec<u8>, ZeroPageError> {
-    if map.len() > E820_MAX_ENTRIES {
-        return Err(ZeroPageError::TooManyE820Entries { count: map.len() });
-    }
+/// Builds the page, with the first [`E820_MAX_ENTRIES`] ranges of `map`
+/// (the caller hands on the rest in `SETUP_E820_EXT`).
+pub fn build(image: &BzImage<'_>, map: &[MemoryRange], at: Addresses) -> Vec<u8> {
     let mut page = vec![0u8; ZERO_PAGE_SIZE];
     let header = image.setup_header();
     page[SETUP_HEADER_OFFSET..SETUP_HEADER_OFFSET + header.len()].copy_from_slice(header);
@@ -84,16 +58,30 @@ pub fn build(
     put_u32(&mut page, EXT_RAMDISK_SIZE, high(initrd_len));
     put_u32(&mut page, CMD_LINE_PTR, low(at.cmdline));
     put_u32(&mut page, EXT_CMD_LINE_PTR, high(at.cmdline));
-    // No setup_data chain: the header's copy may carry the build's value.
-    page[SETUP_DATA..SETUP_DATA + 8].fill(0);
-    page[E820_ENTRIES] = map.len() as u8;
-    for (index, range) in map.iter().enumerate() {
+    // No setup_data chain until one is linked: the header's copy may carry
+    // the build's value.
+    link_setup_data(&mut page, 0);
+    let in_page = &map[..map.len().min(E820_MAX_ENTRIES)];
+    page[E820_ENTRIES] = in_page.len() as u8;
+    for (index, range) in in_page.iter().enumerate() {
         let at = E820_TABLE + index * E820_ENTRY_SIZE;
-        page[at..at + 8].copy_from_slice(&range.start.to_le_bytes());
-        page[at + 8..at + 16].copy_from_slice(&(range.end - range.start).to_le_bytes());
-        page[at + 16..at + 20].copy_from_slice(&range.e820_type.to_le_bytes());
+        page[at..at + E820_ENTRY_SIZE].copy_from_slice(&e820_entry(range));
     }
-    Ok(page)
+    page
+}
+
+/// `struct boot_e820_entry`: address, size, type.
+pub fn e820_entry(range: &MemoryRange) -> [u8; E820_ENTRY_SIZE] {
+    let mut entry = [0u8; E820_ENTRY_SIZE];
+    entry[..8].copy_from_slice(&range.start.to_le_bytes());
+    entry[8..16].copy_from_slice(&(range.end - range.start).to_le_bytes());
+    entry[16..].copy_from_slice(&range.e820_type.to_le_bytes());
+    entry
+}
+
+/// Points `hdr.setup_data` at the first node of a chain (0: none).
+pub fn link_setup_data(page: &mut [u8], first: u64) {
+    page[SETUP_DATA..SETUP_DATA + 8].copy_from_slice(&first.to_le_bytes());
 }
 
 fn low(value: u64) -> u32 {
@@ -137,7 +125,7 @@ mod tests {
             initrd: Some((0x1_2345_6000, 0x1_0000_0010)),
             cmdline: 0x2_0000_1000,
         };
-        let page = build(&image, &map(3), at).unwrap();
+        let page = build(&image, &map(3), at);
         // Copied up to the loader's fields, which the loader fills in.
         assert_eq!(
             &page[0x1f1..TYPE_OF_LOADER],
@@ -185,26 +173,25 @@ mod tests {
                 initrd: None,
                 cmdline: 0x9_1000,
             },
-        )
-        .unwrap();
+        );
         assert_eq!(u32_at(&page, RAMDISK_IMAGE), 0);
         assert_eq!(u32_at(&page, RAMDISK_SIZE), 0);
     }
 
     #[test]
-    fn too_many_ranges() {
+    fn the_page_holds_the_first_128_ranges() {
         let bytes = synthetic_bzimage(0x1000);
         let image = BzImage::parse(&bytes).unwrap();
-        let err = build(
-            &image,
-            &map(129),
-            Addresses {
-                kernel: 0,
-                initrd: None,
-                cmdline: 0,
-            },
-        )
-        .unwrap_err();
-        assert_eq!(err, ZeroPageError::TooManyE820Entries { count: 129 });
+        let ranges = map(130);
+        let at = Addresses {
+            kernel: 0,
+            initrd: None,
+            cmdline: 0,
+        };
+        let page = build(&image, &ranges, at);
+        assert_eq!(page[E820_ENTRIES], 128);
+        let last = E820_TABLE + 127 * E820_ENTRY_SIZE;
+        assert_eq!(page[last..last + E820_ENTRY_SIZE], e820_entry(&ranges[127]));
+        assert_eq!(page.len(), ZERO_PAGE_SIZE);
     }
 }

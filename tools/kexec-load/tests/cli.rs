@@ -7,8 +7,8 @@ mod support;
 use kexec_load::report::PlanReport;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use support::crash::{QEMU_HIGH, QEMU_IOMEM_LOW, QEMU_LOW, write_crash_root};
-use support::{scratch_dir, synthetic_bzimage, write_map};
+use support::crash::{QEMU_HIGH, QEMU_IOMEM_LOW, QEMU_LOW, write_crash_fixture};
+use support::{OVMF_ACPI20, SysfsFixture, scratch_dir, synthetic_bzimage, write_map};
 
 /// A sysfs-like memory map: 640 KiB low RAM and 1 GiB from 1 MiB.
 fn memmap(dir: &Path) -> PathBuf {
@@ -35,10 +35,12 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// A map and a synthetic bzImage in a scratch directory.
+/// A map, a BIOS boot's sysfs tree and a synthetic bzImage in a scratch
+/// directory: nothing is read from the host's /sys.
 struct Inputs {
     dir: PathBuf,
     map: String,
+    sysfs: String,
     kernel: String,
 }
 
@@ -46,15 +48,22 @@ impl Inputs {
     fn new(name: &str) -> Self {
         let dir = scratch_dir(&format!("cli-{name}"));
         let map = memmap(&dir).to_str().unwrap().to_owned();
+        let sysfs = SysfsFixture::bios(&dir.join("sysfs"));
+        let sysfs = sysfs.root.to_str().unwrap().to_owned();
         let kernel = dir.join("vmlinuz");
         std::fs::write(&kernel, synthetic_bzimage(0x3000)).unwrap();
         let kernel = kernel.to_str().unwrap().to_owned();
-        Self { dir, map, kernel }
+        Self {
+            dir,
+            map,
+            sysfs,
+            kernel,
+        }
     }
 
-    /// `kexec-load --dry-run --memmap MAP ARGS…`, which must succeed.
+    /// `kexec-load --dry-run --sysfs SYSFS --memmap MAP ARGS…`, which must succeed.
     fn dry_run(&self, args: &[&str]) -> String {
-        let mut full = vec!["--dry-run", "--memmap", &self.map];
+        let mut full = vec!["--dry-run", "--sysfs", &self.sysfs, "--memmap", &self.map];
         full.extend_from_slice(args);
         let out = kexec_load(&full);
         let stdout = text(&out.stdout);
@@ -144,11 +153,21 @@ fn dry_run_prints_the_plan_of_a_bzimage() {
             "{needle:?} missing from:\n{stdout}"
         );
     }
+    // The same seed gives the same plan; only the digest differs, since the
+    // boot parameters carry a fresh SETUP_RNG_SEED each time.
     assert_eq!(
-        inputs.dry_run(&args),
-        stdout,
-        "the same seed gives the same plan"
+        without_digest(&inputs.dry_run(&args)),
+        without_digest(&stdout)
     );
+    assert!(stdout.contains("SETUP_RNG_SEED  32 bytes"), "{stdout}");
+}
+
+/// The table without its digest line.
+fn without_digest(table: &str) -> Vec<&str> {
+    table
+        .lines()
+        .filter(|line| !line.starts_with("  digest "))
+        .collect()
 }
 
 #[test]
@@ -172,7 +191,12 @@ fn json_is_one_line_with_the_plan_s_numbers() {
     let report = PlanReport::from_line(line).unwrap();
     let rows = report_rows(&report);
     assert_eq!(rows, table_rows(&table));
-    assert!(table.contains(&format!("sha256 {} over 2 region(s)", report.digest.sha256)));
+    // Two runs, two RNG seeds: the digests differ, their coverage does not.
+    assert!(table.contains(&format!(
+        "over 2 region(s), {:#x} bytes",
+        report.digest.bytes
+    )));
+    assert_eq!(report.digest.sha256.len(), 64);
     assert!(table.contains(&format!(
         "entry        {:#x} (purgatory_start)",
         report.purgatory.entry
@@ -234,7 +258,13 @@ fn refusals_name_their_cause() {
         ]);
     }
     for (args, needle) in cases {
-        let mut full = vec!["--dry-run", "--memmap", &inputs.map];
+        let mut full = vec![
+            "--dry-run",
+            "--sysfs",
+            &inputs.sysfs,
+            "--memmap",
+            &inputs.map,
+        ];
         full.extend_from_slice(&args);
         for json in [false, true] {
             if json {
@@ -258,7 +288,14 @@ fn refusals_name_their_cause() {
 fn an_unwritable_stdout_is_an_error() {
     let inputs = Inputs::new("dev-full");
     for json in [&[][..], &["--json"]] {
-        let mut args = vec!["--dry-run", "--memmap", &inputs.map, &inputs.kernel];
+        let mut args = vec![
+            "--dry-run",
+            "--sysfs",
+            &inputs.sysfs,
+            "--memmap",
+            &inputs.map,
+            &inputs.kernel,
+        ];
         args.extend_from_slice(json);
         let out = Command::new(env!("CARGO_BIN_EXE_kexec-load"))
             .args(&args)
@@ -282,13 +319,13 @@ fn a_crash_kernel_s_dry_run() {
         (QEMU_LOW, (0x6f00_0000, 0x7f00_0000)),
         (QEMU_HIGH, (0x1_af00_0000, 0x1_bf00_0000)),
     ] {
-        let root = inputs.dir.join(format!("root-{:x}", reservation.0));
-        write_crash_root(&root, &machine);
-        let root = root.to_str().unwrap();
+        let proc = inputs.dir.join(format!("proc-{:x}", reservation.0));
+        write_crash_fixture(&proc, Path::new(&inputs.sysfs), &machine);
+        let proc = proc.to_str().unwrap();
         let args = [
             "-p",
-            "--crash-root",
-            root,
+            "--procfs",
+            proc,
             &inputs.kernel,
             "--append",
             "console=ttyS0 nr_cpus=1",
@@ -325,11 +362,19 @@ fn a_crash_kernel_s_dry_run() {
 #[test]
 fn a_crash_kernel_s_refusals_name_their_cause() {
     let inputs = Inputs::new("crash-refusals");
-    let root = inputs.dir.join("root");
-    write_crash_root(&root, &QEMU_LOW);
-    let root_arg = root.to_str().unwrap().to_owned();
+    let proc = inputs.dir.join("proc");
+    write_crash_fixture(&proc, Path::new(&inputs.sysfs), &QEMU_LOW);
+    let proc_arg = proc.to_str().unwrap().to_owned();
     let run = |extra: &[&str]| {
-        let mut args = vec!["-p", "--dry-run", "--crash-root", &root_arg, &inputs.kernel];
+        let mut args = vec![
+            "-p",
+            "--dry-run",
+            "--sysfs",
+            &inputs.sysfs,
+            "--procfs",
+            &proc_arg,
+        ];
+        args.push(&inputs.kernel);
         args.extend_from_slice(extra);
         let out = kexec_load(&args);
         assert_eq!(out.status.code(), Some(1), "{args:?}");
@@ -349,7 +394,7 @@ fn a_crash_kernel_s_refusals_name_their_cause() {
         "{stderr}"
     );
     let without = QEMU_IOMEM_LOW.replace("Crash kernel", "System RAM tail");
-    std::fs::write(root.join("proc/iomem"), without).unwrap();
+    std::fs::write(proc.join("iomem"), without).unwrap();
     assert!(run(&[]).contains("boot this kernel with crashkernel="));
     let hidden: String = QEMU_IOMEM_LOW
         .lines()
@@ -359,11 +404,149 @@ fn a_crash_kernel_s_refusals_name_their_cause() {
             format!("{}00000000-00000000 : {name}\n", " ".repeat(indent))
         })
         .collect();
-    std::fs::write(root.join("proc/iomem"), hidden).unwrap();
+    std::fs::write(proc.join("iomem"), hidden).unwrap();
     assert!(run(&[]).contains("needs root"));
-    std::fs::remove_file(root.join("proc/kcore")).unwrap();
-    std::fs::write(root.join("proc/iomem"), QEMU_IOMEM_LOW).unwrap();
+    std::fs::remove_file(proc.join("kcore")).unwrap();
+    std::fs::write(proc.join("iomem"), QEMU_IOMEM_LOW).unwrap();
     assert!(run(&[]).contains("proc/kcore"));
+}
+
+/// A UEFI boot's sysfs tree (its memory map included) and a kernel built
+/// with EFI kexec support.
+struct Uefi {
+    dir: PathBuf,
+    fixture: SysfsFixture,
+    kernel: String,
+}
+
+impl Uefi {
+    fn new(name: &str) -> Self {
+        let dir = scratch_dir(&format!("cli-uefi-{name}"));
+        let fixture = SysfsFixture::uefi(&dir.join("sysfs"));
+        let mut image = synthetic_bzimage(0x3000);
+        image[0x236] |= 1 << 4; // XLF_EFI_KEXEC
+        let kernel = dir.join("vmlinuz");
+        std::fs::write(&kernel, image).unwrap();
+        let kernel = kernel.to_str().unwrap().to_owned();
+        Self {
+            dir,
+            fixture,
+            kernel,
+        }
+    }
+
+    /// `kexec-load --dry-run --sysfs FIXTURE KERNEL ARGS…`.
+    fn run(&self, args: &[&str]) -> Output {
+        let sysfs = self.fixture.root.to_str().unwrap();
+        let mut full = vec!["--dry-run", "--sysfs", sysfs, &self.kernel, "--no-console"];
+        full.extend_from_slice(args);
+        kexec_load(&full)
+    }
+}
+
+impl Drop for Uefi {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[test]
+fn a_uefi_dry_run_shows_what_the_next_kernel_inherits() {
+    let uefi = Uefi::new("dry-run");
+    let out = uefi.run(&[]);
+    let table = text(&out.stdout);
+    assert!(out.status.success(), "{table}{}", text(&out.stderr));
+    for needle in [
+        "firmware     uefi: EFI handed over (EL64, system table 0x7fbee018",
+        "efi memmap   0x",
+        "12 runtime descriptor(s) of 48 bytes (version 1)",
+        &format!("acpi rsdp    {OVMF_ACPI20:#x} (from the EFI configuration table"),
+        "e820         16 entries, all in the zero page",
+        "SETUP_EFI       96 bytes",
+        "SETUP_RNG_SEED  32 bytes",
+    ] {
+        assert!(table.contains(needle), "{needle:?} missing from:\n{table}");
+    }
+    let out = uefi.run(&["--json"]);
+    let report = PlanReport::from_line(&text(&out.stdout)).unwrap();
+    let boot = report.boot.unwrap();
+    let kinds: Vec<_> = boot.setup_data.iter().map(|n| n.kind.as_str()).collect();
+    assert_eq!(kinds, ["SETUP_EFI", "SETUP_RNG_SEED"]);
+    let params = report
+        .segments
+        .iter()
+        .find(|s| s.name == "boot-params")
+        .unwrap();
+    assert!(params.verified);
+    for node in &boot.setup_data {
+        assert!(params.start < node.addr && node.addr + 16 + u64::from(node.len) <= params.end);
+    }
+    // --noefi: the same system, a BIOS-style zero page.
+    let out = uefi.run(&["--noefi"]);
+    let table = text(&out.stdout);
+    assert!(
+        table.contains("firmware     uefi: no EFI (--noefi)"),
+        "{table}"
+    );
+    assert!(!table.contains("SETUP_EFI"), "{table}");
+}
+
+#[test]
+fn uefi_refusals_name_their_cause() {
+    let uefi = Uefi::new("refusals");
+    uefi.fixture.set_descriptor_version(2);
+    let out = uefi.run(&[]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("descriptors are version 2"), "{stderr}");
+    assert!(uefi.run(&["--noefi"]).status.success());
+    uefi.fixture.set_descriptor_version(1);
+    let map = uefi.fixture.root.join("firmware/efi/runtime-map");
+    std::fs::remove_dir_all(&map).unwrap();
+    let out = uefi.run(&[]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("runtime-map does not exist")
+            && stderr.contains("CONFIG_EFI_RUNTIME_MAP=y"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_long_memory_map_is_passed_whole() {
+    let uefi = Uefi::new("e820-ext");
+    uefi.fixture.fragment_memmap(200);
+    let out = uefi.run(&[]);
+    let table = text(&out.stdout);
+    assert!(out.status.success(), "{table}{}", text(&out.stderr));
+    assert!(
+        table.contains("e820         200 entries: 128 in the zero page, 72 in SETUP_E820_EXT"),
+        "{table}"
+    );
+    assert!(table.contains("SETUP_E820_EXT  1440 bytes"), "{table}");
+}
+
+/// A locked-down kernel refuses kexec_load: the tool says so before anything
+/// else, with its own exit status, and a dry run still shows its plan.
+#[test]
+fn a_locked_down_kernel_is_named_with_its_own_exit_status() {
+    let uefi = Uefi::new("lockdown");
+    uefi.fixture.lock("integrity");
+    let out = uefi.run(&[]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(text(&out.stdout).contains("SETUP_EFI"), "the plan is shown");
+    for needle in ["locked down (integrity)", "kexec_file_load", "kernel/"] {
+        assert!(stderr.contains(needle), "{needle:?} missing from {stderr}");
+    }
+    // A real load is refused first: before the image is even read (so no
+    // test can reach the system call).
+    let sysfs = uefi.fixture.root.to_str().unwrap();
+    let out = kexec_load(&["--sysfs", sysfs, "/nonexistent/vmlinuz"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(!stderr.contains("/nonexistent"), "{stderr}");
 }
 
 #[test]

@@ -20,7 +20,7 @@ use harness::variant::Variant;
 use harness::{accel, fetch, guest};
 use std::time::Instant;
 use suite::context::{Context, Outcome, Target};
-use suite::table::{SCENARIOS, Scenario};
+use suite::table::{Firmware, SCENARIOS, Scenario};
 
 /// The options of `cargo xtask e2e`.
 #[derive(Debug, Default, clap::Args)]
@@ -75,6 +75,15 @@ pub fn run(options: &Options) -> Result<()> {
     if selected.iter().any(|p| p.scenario.needs_patched_kernels()) {
         suite::launch::kexec_file::prepare()?;
     }
+    let ovmf = if options.prepare_only
+        || selected
+            .iter()
+            .any(|p| p.scenario.firmware == Firmware::Uefi)
+    {
+        Some(fetch::ovmf(&root)?)
+    } else {
+        None
+    };
     let mut variants: Vec<Variant> = if options.prepare_only {
         Variant::ALL.to_vec()
     } else {
@@ -95,9 +104,10 @@ pub fn run(options: &Options) -> Result<()> {
             .map(|(v, q)| format!("{}: {}", v.name(), q.version))
             .collect();
         println!(
-            "e2e: prepared {} and {} in {:.1} s",
+            "e2e: prepared {}, {} and {} in {:.1} s",
             kernel.package,
             versions.join(", "),
+            ovmf.as_ref().map_or("no OVMF", |o| o.version.as_str()),
             started.elapsed().as_secs_f64()
         );
         return Ok(());
@@ -121,6 +131,13 @@ pub fn run(options: &Options) -> Result<()> {
         selected.len(),
         kernel.package,
     );
+    if let Some(ovmf) = &ovmf {
+        println!(
+            "e2e:   UEFI runs: {} ({})",
+            ovmf.version,
+            ovmf.code.display()
+        );
+    }
     for target in &targets {
         println!(
             "e2e:   @{}: {}, accelerator {} ({})",
@@ -135,6 +152,7 @@ pub fn run(options: &Options) -> Result<()> {
         kernel,
         programs,
         seed,
+        ovmf,
     };
     let prepared = started.elapsed();
 

@@ -1,27 +1,33 @@
-//! What the running kernel tells a crash load, read under a root directory
-//! (`/`, or a fixture's): every file here needs root, and the rest of the
-//! crash load is plain computation on what [`CrashSources::read`] returns.
+//! What the running kernel tells a crash load, read from a procfs and a
+//! sysfs tree (`/proc` and `/sys`, or a fixture's): every file here needs
+//! root, and the rest of the crash load is plain computation on what
+//! [`CrashSources::read`] returns.
 //!
 //! | file | what | format |
 //! | --- | --- | --- |
-//! | `proc/iomem` | reservation, RAM, ACPI, reserved ranges | [`super::iomem`] |
-//! | `sys/devices/system/cpu/cpuN/crash_notes` | where CPU N's registers are saved on a crash | hex address |
+//! | `/proc/iomem` | reservation, RAM, ACPI, reserved ranges | [`super::iomem`] |
+//! | `/sys/devices/system/cpu/cpuN/crash_notes` | where CPU N's registers are saved on a crash | hex address |
 //! | `…/crash_notes_size` | its size (`sizeof(note_buf_t)`) | decimal |
-//! | `sys/kernel/vmcoreinfo` | the VMCOREINFO note | `0x<address> <size in hex>` |
-//! | `proc/kcore` | the kernel's mappings | [`super::kcore`] |
-//! | `sys/kernel/kexec_crash_cma_ranges` | `crashkernel=…,cma` areas (7.x; optional) | `start-end` lines, hex |
+//! | `/sys/kernel/vmcoreinfo` | the VMCOREINFO note | `0x<address> <size in hex>` |
+//! | `/proc/kcore` | the kernel's mappings | [`super::kcore`] |
+//! | `/sys/kernel/kexec_crash_cma_ranges` | `crashkernel=…,cma` areas (7.x; optional) | `start-end` lines, hex |
 
 use super::iomem::Iomem;
 use super::kcore::KernelMap;
 use super::{CrashError, Span};
+use crate::sysfs::Sysfs;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
-pub const IOMEM: &str = "proc/iomem";
-pub const KCORE: &str = "proc/kcore";
-pub const VMCOREINFO: &str = "sys/kernel/vmcoreinfo";
-pub const CPUS: &str = "sys/devices/system/cpu";
-pub const CMA_RANGES: &str = "sys/kernel/kexec_crash_cma_ranges";
+/// The default procfs root.
+pub const PROCFS_ROOT: &str = "/proc";
+/// Under the procfs root.
+pub const IOMEM: &str = "iomem";
+pub const KCORE: &str = "kcore";
+/// Under the sysfs root.
+pub const VMCOREINFO: &str = "kernel/vmcoreinfo";
+pub const CPUS: &str = "devices/system/cpu";
+pub const CMA_RANGES: &str = "kernel/kexec_crash_cma_ranges";
 
 /// Where one CPU's crash notes are: the PT_NOTE the dump gets for it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,9 +57,10 @@ pub struct CrashSources {
 }
 
 impl CrashSources {
-    /// Reads every file under `root`.
-    pub fn read(root: &Path) -> Result<Self, CrashError> {
-        let iomem_path = root.join(IOMEM);
+    /// Reads every file under `procfs` and `sysfs`.
+    pub fn read(procfs: &Path, sysfs: &Sysfs) -> Result<Self, CrashError> {
+        let root = sysfs.root();
+        let iomem_path = procfs.join(IOMEM);
         let iomem = Iomem::parse(&read_text(&iomem_path)?, &iomem_path.display().to_string())?;
         let vmcoreinfo_path = root.join(VMCOREINFO);
         let vmcoreinfo = parse_vmcoreinfo(&read_text(&vmcoreinfo_path)?)
@@ -69,7 +76,7 @@ impl CrashSources {
             iomem,
             notes: read_notes(&root.join(CPUS))?,
             vmcoreinfo,
-            kernel: KernelMap::read(&root.join(KCORE))?,
+            kernel: KernelMap::read(&procfs.join(KCORE))?,
             cma,
         })
     }
@@ -159,15 +166,25 @@ fn malformed(path: &Path, why: &str) -> CrashError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::support::crash::{NOTE_SIZE, QEMU_HIGH, VMCOREINFO_SIZE, write_crash_root};
+    use crate::support::crash::{NOTE_SIZE, QEMU_HIGH, VMCOREINFO_SIZE, write_crash_fixture};
     use crate::support::scratch_dir;
+
+    /// A fixture of QEMU's 6 GiB guest in `root`'s `proc` and `sys`.
+    fn written(root: &Path) {
+        write_crash_fixture(&root.join("proc"), &root.join("sys"), &QEMU_HIGH);
+    }
+
+    /// What `root`'s `proc` and `sys` give.
+    fn read_under(root: &Path) -> Result<CrashSources, CrashError> {
+        CrashSources::read(&root.join("proc"), &Sysfs::new(root.join("sys")))
+    }
 
     #[test]
     fn everything_is_read_under_the_root() {
         let root = scratch_dir("sources");
-        write_crash_root(&root, &QEMU_HIGH);
-        std::fs::write(root.join(CMA_RANGES), "140000000-147ffffff\n").unwrap();
-        let sources = CrashSources::read(&root).unwrap();
+        written(&root);
+        std::fs::write(root.join("sys").join(CMA_RANGES), "140000000-147ffffff\n").unwrap();
+        let sources = read_under(&root).unwrap();
         assert_eq!(
             sources.notes,
             [
@@ -199,27 +216,24 @@ mod tests {
     #[test]
     fn each_missing_or_bad_file_is_named() {
         let root = scratch_dir("sources-bad");
-        write_crash_root(&root, &QEMU_HIGH);
+        written(&root);
+        let (proc, sys) = (root.join("proc"), root.join("sys"));
         let expect = |needle: &str| {
-            let err = CrashSources::read(&root).unwrap_err().to_string();
+            let err = read_under(&root).unwrap_err().to_string();
             assert!(err.contains(needle), "{needle:?} missing from {err}");
         };
-        std::fs::write(root.join(CMA_RANGES), "x-y\n").unwrap();
+        std::fs::write(sys.join(CMA_RANGES), "x-y\n").unwrap();
         expect("kexec_crash_cma_ranges: expected \"start-end\"");
-        std::fs::remove_file(root.join(CMA_RANGES)).unwrap();
-        std::fs::write(
-            root.join("sys/devices/system/cpu/cpu1/crash_notes_size"),
-            "big\n",
-        )
-        .unwrap();
+        std::fs::remove_file(sys.join(CMA_RANGES)).unwrap();
+        std::fs::write(sys.join(CPUS).join("cpu1/crash_notes_size"), "big\n").unwrap();
         expect("cpu1/crash_notes_size: expected a decimal size");
         for cpu in ["cpu0", "cpu1"] {
-            std::fs::remove_file(root.join(CPUS).join(cpu).join("crash_notes")).unwrap();
+            std::fs::remove_file(sys.join(CPUS).join(cpu).join("crash_notes")).unwrap();
         }
         expect("CONFIG_CRASH_DUMP");
-        std::fs::write(root.join(VMCOREINFO), "somewhere\n").unwrap();
+        std::fs::write(sys.join(VMCOREINFO), "somewhere\n").unwrap();
         expect("vmcoreinfo: expected \"0x<address> <size in hex>\"");
-        std::fs::remove_file(root.join(IOMEM)).unwrap();
+        std::fs::remove_file(proc.join(IOMEM)).unwrap();
         expect("proc/iomem");
         let _ = std::fs::remove_dir_all(&root);
     }

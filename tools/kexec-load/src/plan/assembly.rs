@@ -6,6 +6,7 @@ use super::error::PlanError;
 use super::segment::PlannedSegment;
 use crate::layout::{Layout, Policy};
 use crate::memmap::MemoryRange;
+use crate::report::boot::BootReport;
 use purgatory_host::Purgatory;
 
 /// A plan under construction.
@@ -17,6 +18,8 @@ pub struct Assembly<'m> {
     pub purgatory: Purgatory<'static>,
     pub segments: Vec<PlannedSegment>,
     pub notes: Vec<String>,
+    /// What a kernel inherits through its boot parameters.
+    pub boot: Option<BootReport>,
     /// The free RAM left.
     pub layout: Layout,
     purgatory_policy: Policy,
@@ -40,6 +43,7 @@ impl<'m> Assembly<'m> {
             purgatory,
             segments: Vec::new(),
             notes,
+            boot: None,
             layout,
             purgatory_policy,
             purgatory_addr: None,

@@ -2,7 +2,6 @@
 
 use crate::crash::CrashError;
 use crate::layout::PlaceError;
-use crate::zeropage::ZeroPageError;
 use purgatory_host::LoadError;
 use std::fmt;
 
@@ -11,7 +10,6 @@ use std::fmt;
 pub enum PlanError {
     Place(PlaceError),
     Purgatory(LoadError),
-    ZeroPage(ZeroPageError),
     /// A crash kernel (`-p`) that cannot be planned.
     Crash(CrashError),
     CmdlineTooLong {
@@ -40,7 +38,6 @@ impl fmt::Display for PlanError {
         match self {
             Self::Place(err) => write!(f, "{err}"),
             Self::Purgatory(err) => write!(f, "purgatory: {err}"),
-            Self::ZeroPage(err) => write!(f, "{err}"),
             Self::Crash(err) => write!(f, "crash kernel: {err}"),
             Self::CmdlineTooLong { len, max } => write!(
                 f,
@@ -85,11 +82,5 @@ impl From<LoadError> for PlanError {
 impl From<CrashError> for PlanError {
     fn from(err: CrashError) -> Self {
         Self::Crash(err)
-    }
-}
-
-impl From<ZeroPageError> for PlanError {
-    fn from(err: ZeroPageError) -> Self {
-        Self::ZeroPage(err)
     }
 }

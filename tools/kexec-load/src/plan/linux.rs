@@ -1,10 +1,13 @@
 //! The segments of a Linux kernel started through the 64-bit boot protocol:
-//! the protected-mode kernel, the boot parameters (zero page and command
-//! line), the initrd, and the purgatory's hand-off to `startup_64`.
+//! the protected-mode kernel, the boot parameters (zero page, command line
+//! and the hand-over of `boot_data`), the initrd, and the purgatory's
+//! hand-off to `startup_64`.
 
 use super::assembly::Assembly;
+use super::boot_data::BootData;
 use super::error::PlanError;
 use crate::bzimage::BzImage;
+use crate::handover::Handover;
 use crate::layout::{FOUR_GIB, Layout, PAGE_SIZE, PlaceError, Policy};
 use crate::zeropage::{self, Addresses, ZERO_PAGE_SIZE};
 
@@ -22,6 +25,7 @@ pub fn assemble(
     initrd: Option<Vec<u8>>,
     cmdline: &str,
     host_5level: bool,
+    handover: &Handover,
 ) -> Result<String, PlanError> {
     if host_5level && !image.supports_5level() {
         return Err(PlanError::No5LevelSupport);
@@ -32,7 +36,8 @@ pub fn assemble(
     site.push("kernel", kernel, kernel_addr, kernel_mem);
 
     check_cmdline(image, cmdline)?;
-    let params_len = ZERO_PAGE_SIZE as u64 + cmdline.len() as u64 + 1;
+    let boot_data = BootData::new(handover, image, site.map, &mut site.notes);
+    let params_len = boot_data.segment_len(ZERO_PAGE_SIZE + cmdline.len() + 1) as u64;
     let params_addr = site.layout.place(
         "boot-params",
         params_len,
@@ -53,9 +58,10 @@ pub fn assemble(
             .map(|(addr, bytes)| (*addr, bytes.len() as u64)),
         cmdline: params_addr + ZERO_PAGE_SIZE as u64,
     };
-    let mut params = zeropage::build(image, site.map, at)?;
+    let mut params = zeropage::build(image, site.map, at);
     params.extend_from_slice(cmdline.as_bytes());
     params.push(0);
+    site.boot = Some(boot_data.write(&mut params, params_addr));
     site.push("boot-params", params, params_addr, params_len);
     if let Some((addr, bytes)) = initrd {
         let len = bytes.len() as u64;
@@ -174,7 +180,14 @@ mod tests {
         let purgatory = Purgatory::embedded().unwrap();
         let policy = Policy::Highest { max_end: u64::MAX };
         let mut site = Assembly::new(map, Layout::new(map), purgatory, policy, Vec::new())?;
-        assemble(&mut site, &image, initrd, "", host_5level)?;
+        assemble(
+            &mut site,
+            &image,
+            initrd,
+            "",
+            host_5level,
+            &Handover::default(),
+        )?;
         Ok(site.segments.iter().map(|s| (s.name, s.end())).collect())
     }
 

@@ -8,6 +8,7 @@ use crate::testing::{bz_request, qemu_6g as map};
 use purgatory_abi::{Cpuid, FLAG_SOFTWARE_SHA256, FLAGS_SYMBOL, HashPath};
 use purgatory_host::{PURGATORY_ELF, Purgatory, Segment};
 
+mod boot;
 mod crash;
 #[cfg(feature = "e2e")]
 mod raw;

@@ -1,10 +1,11 @@
 //! What a crash load reads, as two QEMU guests (Debian's 6.12, `-smp 2`)
 //! showed it: `-m 2G crashkernel=256M` and `-m 6G crashkernel=256M,high`. The
-//! files are written under a root directory as the kernel lays them out;
+//! files are written into a procfs and a sysfs directory as the kernel lays
+//! them out;
 //! `/proc/kcore` is reduced to its ELF and program headers, packed here from
 //! the ELF64 offsets independently of the tool's reader.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// `/proc/iomem` with `crashkernel=256M` on `-m 2G`: below 4 GiB.
 pub const QEMU_IOMEM_LOW: &str = "\
@@ -114,33 +115,31 @@ pub const QEMU_HIGH: CrashMachine = CrashMachine {
     ],
 };
 
-/// Writes `machine`'s files under `root` as `proc/…` and `sys/…`.
-pub fn write_crash_root(root: &Path, machine: &CrashMachine) {
-    let write = |relative: &str, contents: &[u8]| {
-        let path = root.join(relative);
+/// Writes `machine`'s files into `proc` and `sys`, where the kernel has them
+/// under `/proc` and `/sys`.
+pub fn write_crash_fixture(proc: &Path, sys: &Path, machine: &CrashMachine) {
+    let write = |path: PathBuf, contents: &[u8]| {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, contents).unwrap();
     };
-    write("proc/iomem", machine.iomem.as_bytes());
-    write("proc/kcore", &kcore_headers(machine.kcore));
+    write(proc.join("iomem"), machine.iomem.as_bytes());
+    write(proc.join("kcore"), &kcore_headers(machine.kcore));
     write(
-        "sys/kernel/vmcoreinfo",
+        sys.join("kernel/vmcoreinfo"),
         format!("{:#018x} {VMCOREINFO_SIZE:x}\n", machine.vmcoreinfo).as_bytes(),
     );
+    let cpus = sys.join("devices/system/cpu");
     for (cpu, addr) in machine.notes.iter().enumerate() {
-        let dir = format!("sys/devices/system/cpu/cpu{cpu}");
+        let dir = cpus.join(format!("cpu{cpu}"));
+        write(dir.join("crash_notes"), format!("{addr:x}\n").as_bytes());
         write(
-            &format!("{dir}/crash_notes"),
-            format!("{addr:x}\n").as_bytes(),
-        );
-        write(
-            &format!("{dir}/crash_notes_size"),
+            dir.join("crash_notes_size"),
             format!("{NOTE_SIZE}\n").as_bytes(),
         );
     }
     // Not a CPU: sysfs has these next to the CPUs.
-    write("sys/devices/system/cpu/possible", b"0-1\n");
-    std::fs::create_dir_all(root.join("sys/devices/system/cpu/cpufreq")).unwrap();
+    write(cpus.join("possible"), b"0-1\n");
+    std::fs::create_dir_all(cpus.join("cpufreq")).unwrap();
 }
 
 /// An ELF64 core header with a PT_NOTE and `loads` as PT_LOADs, as

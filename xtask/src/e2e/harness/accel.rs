@@ -90,6 +90,7 @@ fn run_trial(qemu: &Qemu, kernel: &Kernel, trial: &Trial, log: &Path) -> Result<
     let machine = Machine {
         qemu,
         accel: Accel::Kvm,
+        firmware: None,
         memory: "1G",
         cpus: 1,
         kernel: &kernel.vmlinuz,

@@ -1,5 +1,6 @@
 //! What the boots need from Debian, fetched with apt and cached under
-//! `target/e2e/`: a 6.12-series kernel and the two QEMU variants.
+//! `target/e2e/`: a 6.12-series kernel (with its efivarfs module), the two
+//! QEMU variants, and OVMF, the UEFI firmware.
 //!
 //! QEMU is not installed as a package: on this machine image the preinstalled
 //! `qemu-utils` comes from bookworm-backports and `Breaks` bookworm's
@@ -39,6 +40,29 @@ pub struct Kernel {
     pub vmlinuz: PathBuf,
     /// The Debian package it came from, e.g. `linux-image-6.12.117+deb12-amd64`.
     pub package: String,
+    /// Its efivarfs module (`.ko.xz`; Debian builds it as a module), which a
+    /// guest loads to read EFI variables; `None` for an `E2E_KERNEL`.
+    pub efivarfs: Option<PathBuf>,
+}
+
+/// Where the efivarfs module is in a Debian kernel package, below `lib/modules/<version>/`.
+const EFIVARFS_MEMBER: &str = "kernel/fs/efivarfs/efivarfs.ko.xz";
+/// The OVMF package and the pair of files the suite boots: the 4 MiB build
+/// without Secure Boot, which needs no SMM (so QEMU's default `pc` machine
+/// runs it), and its empty variable store.
+const OVMF_PACKAGE: &str = "ovmf";
+const OVMF_DIR: &str = "usr/share/OVMF";
+const OVMF_CODE: &str = "OVMF_CODE_4M.fd";
+const OVMF_VARS: &str = "OVMF_VARS_4M.fd";
+
+/// The UEFI firmware: its code, read-only, and the template of its variable
+/// store, of which each run gets a writable copy.
+#[derive(Debug, Clone)]
+pub struct Ovmf {
+    pub code: PathBuf,
+    pub vars: PathBuf,
+    /// The Debian package version, or the `E2E_OVMF` directory.
+    pub version: String,
 }
 
 /// The QEMU to run.
@@ -64,15 +88,21 @@ pub fn kernel(root: &Path) -> Result<Kernel> {
         return Ok(Kernel {
             package: format!("E2E_KERNEL={}", vmlinuz.display()),
             vmlinuz,
+            efivarfs: None,
         });
     }
     let package = resolve_kernel_package(root)?;
     let dir = root.join("kernel").join(&package);
     let vmlinuz = dir.join("vmlinuz");
-    if vmlinuz.is_file() {
-        return Ok(Kernel { vmlinuz, package });
+    let efivarfs = dir.join("efivarfs.ko.xz");
+    if vmlinuz.is_file() && efivarfs.is_file() {
+        return Ok(Kernel {
+            vmlinuz,
+            package,
+            efivarfs: Some(efivarfs),
+        });
     }
-    eprintln!("e2e: fetching {package} (about 110 MB) to extract its vmlinuz");
+    eprintln!("e2e: fetching {package} (about 110 MB) to extract its vmlinuz and efivarfs module");
     let debs = root.join("debs");
     let deb = Apt::system()
         .download(&debs, std::slice::from_ref(&package))?
@@ -81,6 +111,8 @@ pub fn kernel(root: &Path) -> Result<Kernel> {
     let _ = std::fs::remove_dir_all(&unpack);
     std::fs::create_dir_all(&unpack)?;
     extract_member(&deb, &unpack, "./boot")?;
+    let module = module_member(&deb)?;
+    extract_member(&deb, &unpack, &module)?;
     let boot = unpack.join("boot");
     let image = std::fs::read_dir(&boot)
         .with_context(|| format!("{} has no boot/", deb.display()))?
@@ -93,10 +125,89 @@ pub fn kernel(root: &Path) -> Result<Kernel> {
         .with_context(|| format!("{} has no boot/vmlinuz-*", deb.display()))?;
     std::fs::create_dir_all(&dir)?;
     std::fs::rename(&image, &vmlinuz)?;
+    std::fs::rename(unpack.join(&module), &efivarfs)?;
     let _ = std::fs::remove_dir_all(&unpack);
-    // The package is ~110 MB of modules the suite never uses.
+    // The package is ~110 MB of modules the suite uses one of.
     let _ = std::fs::remove_file(&deb);
-    Ok(Kernel { vmlinuz, package })
+    Ok(Kernel {
+        vmlinuz,
+        package,
+        efivarfs: Some(efivarfs),
+    })
+}
+
+impl Ovmf {
+    /// A fresh writable copy of the variable store in `dir`, for one run:
+    /// what the firmware writes during one boot never reaches the next.
+    pub fn fresh_vars(&self, dir: &Path) -> Result<PathBuf> {
+        let copy = dir.join(OVMF_VARS);
+        std::fs::copy(&self.vars, &copy)
+            .with_context(|| format!("copying {} to {}", self.vars.display(), copy.display()))?;
+        Ok(copy)
+    }
+}
+
+/// The efivarfs module's member in `deb` (`./lib/modules/<version>/…` or
+/// `./usr/lib/modules/…`, by the release's file-system layout).
+fn module_member(deb: &Path) -> Result<String> {
+    let listing = cmd::output(Command::new("dpkg-deb").arg("--contents").arg(deb))?;
+    listing
+        .lines()
+        .filter_map(|line| line.split_whitespace().last())
+        .find(|path| path.ends_with(EFIVARFS_MEMBER))
+        .map(str::to_owned)
+        .with_context(|| format!("{} has no {EFIVARFS_MEMBER}", deb.display()))
+}
+
+/// OVMF: the files of `E2E_OVMF` (a directory holding [`OVMF_CODE`] and
+/// [`OVMF_VARS`]) if set, else bookworm's `ovmf` package, downloaded and
+/// unpacked under `root/ovmf/` once.
+pub fn ovmf(root: &Path) -> Result<Ovmf> {
+    if let Some(dir) = std::env::var_os("E2E_OVMF") {
+        let dir = PathBuf::from(dir);
+        let (code, vars) = (dir.join(OVMF_CODE), dir.join(OVMF_VARS));
+        anyhow::ensure!(
+            code.is_file() && vars.is_file(),
+            "E2E_OVMF={} lacks {} or {}",
+            dir.display(),
+            code.display(),
+            vars.display()
+        );
+        return Ok(Ovmf {
+            code,
+            vars,
+            version: format!("E2E_OVMF={}", dir.display()),
+        });
+    }
+    let prefix = root.join("ovmf");
+    let files = prefix.join(OVMF_DIR);
+    let (code, vars) = (files.join(OVMF_CODE), files.join(OVMF_VARS));
+    let stamp = prefix.join("version");
+    if !(code.is_file() && vars.is_file() && stamp.is_file()) {
+        eprintln!("e2e: fetching OVMF from Debian into {}", prefix.display());
+        let debs = prefix.with_extension("debs");
+        let deb = Apt::system()
+            .download(&debs, &[OVMF_PACKAGE.to_owned()])?
+            .remove(0);
+        let unpack = prefix.with_extension("tmp");
+        let _ = std::fs::remove_dir_all(&unpack);
+        cmd::run(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&unpack))?;
+        let version = cmd::output(
+            Command::new("dpkg-deb")
+                .args(["--field"])
+                .arg(&deb)
+                .arg("Version"),
+        )?;
+        std::fs::write(unpack.join("version"), version.trim())?;
+        let _ = std::fs::remove_dir_all(&prefix);
+        std::fs::rename(&unpack, &prefix)?;
+        let _ = std::fs::remove_dir_all(&debs);
+    }
+    Ok(Ovmf {
+        code,
+        vars,
+        version: format!("ovmf {}", std::fs::read_to_string(&stamp)?.trim()),
+    })
 }
 
 /// `linux-image-6.12.<n>+deb12-amd64`, from the metapackage's dependency.

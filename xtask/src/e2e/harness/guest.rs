@@ -65,15 +65,32 @@ fn skeleton<W: std::io::Write>(cpio: &mut Cpio<W>, init: &Path) -> Result<()> {
     cpio.file_from_path("init", 0o755, init)
 }
 
-/// The second kernel's initramfs: `/init`, and for the large-initrd scenario
-/// `/big.bin` of `len` pattern bytes from `seed`.
-pub fn stage2_initramfs(path: &Path, programs: &Programs, big: Option<(u64, u64)>) -> Result<()> {
+/// The second kernel's initramfs: `/init`, for the large-initrd scenario
+/// `/big.bin` of `len` pattern bytes from `seed`, and `files` (each at its
+/// path in the image, its directory one level deep).
+pub fn stage2_initramfs(
+    path: &Path,
+    programs: &Programs,
+    big: Option<(u64, u64)>,
+    files: &[(&str, &Path)],
+) -> Result<()> {
     let mut cpio = Cpio::create(path)?;
     skeleton(&mut cpio, &programs.init)?;
     if let Some((len, seed)) = big {
         let mut bytes = vec![0u8; usize::try_from(len)?];
         Pattern::new(seed).fill(&mut bytes);
         cpio.file(BIG_FILE, 0o644, &bytes)?;
+    }
+    let mut dirs: Vec<&str> = files
+        .iter()
+        .filter_map(|(name, _)| Some(name.rsplit_once('/')?.0))
+        .collect();
+    dirs.dedup();
+    for dir in dirs {
+        cpio.dir(dir)?;
+    }
+    for (name, file) in files {
+        cpio.file_from_path(name, 0o644, file)?;
     }
     cpio.finish()?;
     Ok(())

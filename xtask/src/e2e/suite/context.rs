@@ -1,11 +1,11 @@
 //! What every run is given and what it gives back.
 
-use super::table::Scenario;
-use crate::e2e::harness::fetch::{Kernel, Qemu};
+use super::table::{Firmware, Scenario};
+use crate::e2e::harness::fetch::{Kernel, Ovmf, Qemu};
 use crate::e2e::harness::guest::Programs;
 use crate::e2e::harness::qemu::{Accel, ControlRegisters};
 use crate::e2e::harness::variant::Variant;
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 use kexec_load::crash::Span;
 use purgatory_abi::HashPath;
 use std::fmt;
@@ -19,6 +19,16 @@ pub struct Context {
     pub kernel: Kernel,
     pub programs: Programs,
     pub seed: u64,
+    /// The UEFI firmware, fetched when a selected run boots through it.
+    pub ovmf: Option<Ovmf>,
+}
+
+/// The two flash images of a run booted through UEFI.
+#[derive(Debug)]
+pub struct Flash {
+    pub code: PathBuf,
+    /// The run's own copy of the variable store.
+    pub vars: PathBuf,
 }
 
 /// One QEMU variant, ready to run.
@@ -56,6 +66,26 @@ impl Context {
                 self.seed as u32
             ),
         })
+    }
+}
+
+impl Context {
+    /// What a run booted by `firmware` needs in flash: nothing for SeaBIOS,
+    /// OVMF with a fresh variable store in `work` for UEFI.
+    pub fn flash(&self, firmware: Firmware, work: &std::path::Path) -> Result<Option<Flash>> {
+        match firmware {
+            Firmware::Bios => Ok(None),
+            Firmware::Uefi => {
+                let ovmf = self
+                    .ovmf
+                    .as_ref()
+                    .context("a UEFI run, but OVMF was not fetched")?;
+                Ok(Some(Flash {
+                    code: ovmf.code.clone(),
+                    vars: ovmf.fresh_vars(work)?,
+                }))
+            }
+        }
     }
 }
 

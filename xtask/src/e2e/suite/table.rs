@@ -15,6 +15,13 @@
 //! shipped, takes its default path with Linux's hand-off state. A crash
 //! kernel is read back from its dump on both paths, below and above 4 GiB;
 //! its refusals, like the others beyond the core, run on QEMU 10.
+//!
+//! The `uefi-*` scenarios boot the first kernel through OVMF instead of
+//! SeaBIOS. An OVMF boot under TCG takes longer, so they are few: the full
+//! hand-over on both paths with the purgatory above 4 GiB, a random and a
+//! `--noefi` placement low in OVMF's fragmented map on QEMU 10, Linux's own
+//! `kexec_file_load` through our purgatory, the lockdown refusal, and the
+//! probe's hand-off state.
 
 use crate::e2e::harness::variant::Variant;
 use purgatory_abi::FailurePolicy;
@@ -26,6 +33,17 @@ pub struct Scenario {
     pub about: &'static str,
     pub kind: Kind,
     pub variants: &'static [Variant],
+    /// What boots the first kernel.
+    pub firmware: Firmware,
+}
+
+/// The first kernel's firmware.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Firmware {
+    /// QEMU's own SeaBIOS.
+    Bios,
+    /// OVMF in flash: the first kernel boots through UEFI.
+    Uefi,
 }
 
 /// What a scenario does, and so how it is booted.
@@ -89,6 +107,13 @@ pub enum Load {
     /// A kernel with [`UNMAPPED_REGION`] added to the region table after the
     /// digest: the purgatory must report the page fault and apply the policy.
     Fault(FailurePolicy),
+    /// Under UEFI, a second kernel that must also show what it inherited:
+    /// EFI runtime services (none with `--noefi`), ACPI from the RSDP
+    /// passed, the RNG seed taken.
+    Handover { placement: Placement, noefi: bool },
+    /// `lockdown=integrity` on the first kernel: `kexec-load` refuses before
+    /// trying, naming what works, with its own exit status.
+    LockedDown,
 }
 
 /// Where `--test-region` points the purgatory, and how much: 64 GiB, far
@@ -186,29 +211,34 @@ pub const SCENARIOS: &[Scenario] = &[
         about: "a real kernel kexecs a real kernel; the second /init reports the marker from its command line",
         kind: boot(Boot::Verified),
         variants: BOTH,
+        firmware: Firmware::Bios,
     },
     Scenario {
         name: "probe-low",
         about: "register probe; purgatory in the lowest free RAM",
         kind: probe(Placement::Low),
         variants: BOTH,
+        firmware: Firmware::Bios,
     },
     Scenario {
         name: "probe-below-4g",
         about: "register probe; purgatory in the highest RAM below 4 GiB",
         kind: probe(Placement::Below4G),
         variants: QEMU10,
+        firmware: Firmware::Bios,
     },
     Scenario {
         name: "probe-above-4g",
         about: "register probe; purgatory at the top of RAM, above 4 GiB",
         kind: probe(Placement::Above4G),
         variants: QEMU10,
+        firmware: Firmware::Bios,
     },
     Scenario {
         name: "probe-above-128t",
         about: "register probe; purgatory in memory plugged in at 2^47 (5-level paging), its GDT and IDT pointers whole",
         kind: probe(Placement::Above128T),
+        firmware: Firmware::Bios,
         variants: QEMU10,
     },
     Scenario {
@@ -216,6 +246,7 @@ pub const SCENARIOS: &[Scenario] = &[
         about: "register probe; purgatory at a random page-aligned address (seeded)",
         kind: probe(Placement::Random),
         variants: QEMU10,
+        firmware: Firmware::Bios,
     },
     Scenario {
         name: "probe-software-sha256",
@@ -225,41 +256,48 @@ pub const SCENARIOS: &[Scenario] = &[
             software_sha256: true,
         }),
         variants: QEMU10,
+        firmware: Firmware::Bios,
     },
     Scenario {
         name: "corrupt-halts",
         about: "a kernel byte flipped after the digest: the purgatory names the segment and halts, the second kernel never runs",
         kind: refusal(Refusal::Halt),
         variants: BOTH,
+        firmware: Firmware::Bios,
     },
     Scenario {
         name: "corrupt-resets",
         about: "a kernel byte flipped with --on-failure reset: the purgatory names the segment and resets the machine",
         kind: refusal(Refusal::Reset),
         variants: QEMU10,
+        firmware: Firmware::Bios,
     },
     Scenario {
         name: "corrupt-silent",
         about: "a kernel byte flipped with --no-console: the purgatory halts without printing a thing",
         kind: refusal(Refusal::Silent),
         variants: QEMU10,
+        firmware: Firmware::Bios,
     },
     Scenario {
         name: "nmi-while-halted",
         about: "a kernel byte flipped, the purgatory halts; three NMIs through the monitor each return to its hlt loop, no reset",
         kind: refusal(Refusal::HaltThenNmi),
+        firmware: Firmware::Bios,
         variants: QEMU10,
     },
     Scenario {
         name: "fault-unmapped-halts",
         about: "a region at an address nothing maps, added after the digest: the purgatory reports the page fault and halts",
         kind: Kind::KexecLoad(Load::Fault(FailurePolicy::Halt)),
+        firmware: Firmware::Bios,
         variants: BOTH,
     },
     Scenario {
         name: "fault-unmapped-resets",
         about: "the same with --on-failure reset: the purgatory reports the page fault and resets the machine",
         kind: Kind::KexecLoad(Load::Fault(FailurePolicy::Reset)),
+        firmware: Firmware::Bios,
         variants: QEMU10,
     },
     Scenario {
@@ -267,35 +305,41 @@ pub const SCENARIOS: &[Scenario] = &[
         about: "--no-verify (empty region table): the second kernel boots",
         kind: boot(Boot::NoVerify),
         variants: QEMU10,
+        firmware: Firmware::Bios,
     },
     Scenario {
         name: "large-initrd",
         about: "a 64 MiB+ initrd, verified by the purgatory and checked byte for byte by the second /init",
         kind: boot(Boot::LargeInitrd),
         variants: BOTH,
+        firmware: Firmware::Bios,
     },
     Scenario {
         name: "kdump-low",
         about: "kexec-load -p into crashkernel=256M below 4 GiB, -smp 2; a panic boots the capture kernel through the purgatory, whose /init reads stage 1's marker back from /proc/vmcore",
         kind: kdump(Reservation::Below4G, None),
+        firmware: Firmware::Bios,
         variants: BOTH,
     },
     Scenario {
         name: "kdump-high",
         about: "the same with crashkernel=256M,high on 6 GiB: every crash segment above 4 GiB",
         kind: kdump(Reservation::Above4G, None),
+        firmware: Firmware::Bios,
         variants: BOTH,
     },
     Scenario {
         name: "kdump-corrupt-halts",
         about: "a crash kernel's byte flipped after the digest: on the panic the purgatory names the segment and halts",
         kind: kdump(Reservation::Below4G, Some(Refusal::Halt)),
+        firmware: Firmware::Bios,
         variants: QEMU10,
     },
     Scenario {
         name: "kdump-corrupt-resets",
         about: "the same with --on-failure reset: the purgatory names the segment and resets the machine",
         kind: kdump(Reservation::Below4G, Some(Refusal::Reset)),
+        firmware: Firmware::Bios,
         variants: QEMU10,
     },
     Scenario {
@@ -303,36 +347,84 @@ pub const SCENARIOS: &[Scenario] = &[
         about: "patched Linux kexec_file_loads a kernel through our embedded purgatory; the second /init runs",
         kind: Kind::KexecFile(KexecFile::Embedded),
         variants: QEMU10,
+        firmware: Firmware::Bios,
     },
     Scenario {
         name: "kexec-file-above-4g",
         about: "the same with 6 GiB: the kernel places our purgatory top-down, above 4 GiB",
         kind: Kind::KexecFile(KexecFile::EmbeddedAbove4G),
         variants: QEMU10,
+        firmware: Firmware::Bios,
     },
     Scenario {
         name: "kexec-file-param",
         about: "a C-purgatory kernel reads our purgatory from kexec_file.purgatory=<file> and boots through it",
         kind: Kind::KexecFile(KexecFile::FromFile),
         variants: QEMU10,
+        firmware: Firmware::Bios,
     },
     Scenario {
         name: "kexec-file-c-purgatory",
         about: "the patched kernel's own C (ET_REL) purgatory still boots the second kernel",
         kind: Kind::KexecFile(KexecFile::CPurgatory),
         variants: QEMU10,
+        firmware: Firmware::Bios,
     },
     Scenario {
         name: "kexec-file-two-phdrs",
         about: "the patched kernel refuses a purgatory with two program headers, saying so",
         kind: Kind::KexecFile(KexecFile::TwoProgramHeaders),
         variants: QEMU10,
+        firmware: Firmware::Bios,
     },
     Scenario {
         name: "kexec-file-regs-size",
         about: "the patched kernel refuses a purgatory whose entry64_regs is 128 bytes, naming the symbol",
         kind: Kind::KexecFile(KexecFile::RegsSize),
         variants: QEMU10,
+        firmware: Firmware::Bios,
+    },
+    Scenario {
+        name: "uefi-kernel-to-kernel",
+        about: "OVMF: a kernel kexecs a kernel, purgatory above 4 GiB; the second has EFI runtime services (efivarfs), ACPI from the RSDP passed, the RNG seed taken",
+        kind: handover(Placement::Above4G, false),
+        variants: BOTH,
+        firmware: Firmware::Uefi,
+    },
+    Scenario {
+        name: "uefi-random",
+        about: "OVMF: the same with the purgatory at a random address of OVMF's fragmented map (seeded)",
+        kind: handover(Placement::Random, false),
+        variants: QEMU10,
+        firmware: Firmware::Uefi,
+    },
+    Scenario {
+        name: "uefi-noefi-low",
+        about: "OVMF, --noefi, purgatory in the lowest RAM: the second kernel has no EFI, yet finds ACPI at the RSDP passed",
+        kind: handover(Placement::Low, true),
+        variants: QEMU10,
+        firmware: Firmware::Uefi,
+    },
+    Scenario {
+        name: "uefi-kexec-file",
+        about: "OVMF: the patched Linux kexec_file_loads itself through our embedded purgatory and hands EFI, ACPI and a seed on itself",
+        kind: Kind::KexecFile(KexecFile::Embedded),
+        variants: QEMU10,
+        firmware: Firmware::Uefi,
+    },
+    Scenario {
+        name: "uefi-lockdown",
+        about: "OVMF, lockdown=integrity: kexec-load refuses before kexec_load, names what works, exits with its own status",
+        kind: Kind::KexecLoad(Load::LockedDown),
+        variants: QEMU10,
+        firmware: Firmware::Uefi,
+    },
+    Scenario {
+        name: "uefi-probe",
+        about: "OVMF: register probe, purgatory below 4 GiB; the hand-off state is the one under SeaBIOS",
+        kind: probe(Placement::Below4G),
+        variants: QEMU10,
+        firmware: Firmware::Uefi,
     },
     Scenario {
         name: "kexec-file-kdump",
@@ -342,6 +434,7 @@ pub const SCENARIOS: &[Scenario] = &[
             reservation: Reservation::Below4G,
             refusal: None,
         }),
+        firmware: Firmware::Bios,
         variants: QEMU10,
     },
 ];
@@ -363,6 +456,10 @@ const fn refusal(refusal: Refusal) -> Kind {
     Kind::KexecLoad(Load::Refusal(refusal))
 }
 
+const fn handover(placement: Placement, noefi: bool) -> Kind {
+    Kind::KexecLoad(Load::Handover { placement, noefi })
+}
+
 /// The probe on the path the variant's CPU decides.
 const fn probe(placement: Placement) -> Kind {
     Kind::KexecLoad(Load::Probe {
@@ -381,6 +478,22 @@ mod tests {
             assert!(SCENARIOS[i + 1..].iter().all(|b| b.name != a.name));
             assert!(!a.variants.is_empty(), "{}", a.name);
             assert!(!a.name.contains('@'), "{}", a.name);
+        }
+    }
+
+    /// A scenario booted through UEFI says so in its name, and what needs
+    /// UEFI (the hand-over, lockdown's refusal) is booted through it.
+    #[test]
+    fn uefi_scenarios_are_named_and_booted_so() {
+        for s in SCENARIOS {
+            let uefi = s.firmware == Firmware::Uefi;
+            assert_eq!(s.name.contains("uefi"), uefi, "{}", s.name);
+            if matches!(
+                s.kind,
+                Kind::KexecLoad(Load::Handover { .. } | Load::LockedDown)
+            ) {
+                assert!(uefi, "{}", s.name);
+            }
         }
     }
 

@@ -20,7 +20,7 @@ mod watcher;
 
 pub use monitor::{ControlRegisters, CpuState, READINGS};
 pub use outcome::{Ending, Exchange, Run};
-pub use spec::{Accel, Machine, MonitorCommand, Watch};
+pub use spec::{Accel, Machine, MonitorCommand, Pflash, Watch};
 
 use anyhow::{Context, Result};
 use monitor::{HALT_POLL, Monitor, TICK};
@@ -132,12 +132,21 @@ pub fn run(machine: &Machine<'_>, watch: &Watch, log: &Path) -> Result<Run> {
     })
 }
 
-/// The QEMU command line: the machine's CPUs, the serial port on stdout, the monitor on
-/// `socket`, resets logged to `debug_log`, the guest's `isa-debug-exit`.
+/// The QEMU command line: the machine's CPUs, the serial port on stdout, the
+/// monitor on `socket`, resets logged to `debug_log`, the guest's
+/// `isa-debug-exit`, and UEFI firmware in flash if the machine has it.
 fn command(machine: &Machine<'_>, socket: &Path, debug_log: &Path) -> Command {
     let mut command = Command::new(&machine.qemu.binary);
+    command.args(&machine.qemu.data_args);
+    if let Some(flash) = machine.firmware {
+        for (unit, file, access) in [(0, flash.code, ",readonly=on"), (1, flash.vars, "")] {
+            command.arg("-drive").arg(format!(
+                "if=pflash,format=raw,unit={unit}{access},file={}",
+                file.display()
+            ));
+        }
+    }
     command
-        .args(&machine.qemu.data_args)
         .args(machine.accel.args())
         .args(["-m", machine.memory])
         .args(["-smp", &machine.cpus.to_string()])

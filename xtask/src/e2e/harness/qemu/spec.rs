@@ -29,11 +29,22 @@ impl Accel {
     }
 }
 
+/// UEFI firmware in QEMU's two flash chips.
+#[derive(Debug, Clone, Copy)]
+pub struct Pflash<'a> {
+    /// The firmware, read-only.
+    pub code: &'a Path,
+    /// The run's own writable variable store.
+    pub vars: &'a Path,
+}
+
 /// What to boot.
 #[derive(Debug)]
 pub struct Machine<'a> {
     pub qemu: &'a Qemu,
     pub accel: Accel,
+    /// `None`: QEMU's own BIOS (SeaBIOS).
+    pub firmware: Option<Pflash<'a>>,
     /// `-m`, e.g. "2G".
     pub memory: &'a str,
     /// `-smp`: how many CPUs.

@@ -3,6 +3,7 @@
 
 use crate::e2e::harness::qemu::{Accel, Ending, Run};
 use crate::e2e::harness::variant::Variant;
+use crate::e2e::suite::table::{HIGH_MEMORY, Placement};
 use crate::e2e::suite::vocabulary::guest::{QEMU_STATUS_FAIL, QEMU_STATUS_PASS};
 use crate::e2e::suite::vocabulary::plan::Plan;
 use crate::e2e::suite::vocabulary::purgatory;
@@ -131,6 +132,25 @@ pub fn console_passed(serial: &str, plan: &Plan, target: u64) -> Result<String, 
         plan.covered(),
         plan.hash.name()
     ))
+}
+
+/// Fails unless the purgatory lies where `placement` asks.
+pub fn placed(placement: Placement, purgatory: &std::ops::Range<u64>) -> Result<(), String> {
+    let (start, end) = (purgatory.start, purgatory.end);
+    let placed = match placement {
+        Placement::Low => start < 0x10_0000,
+        Placement::Below4G => end <= FOUR_GIB && start >= FOUR_GIB / 2,
+        Placement::Above4G => start >= FOUR_GIB,
+        Placement::Above128T => start >= HIGH_MEMORY,
+        Placement::Random => start.is_multiple_of(0x1000),
+    };
+    if placed {
+        Ok(())
+    } else {
+        Err(format!(
+            "the purgatory went to {start:#x}..{end:#x}, not where {placement:?} asks"
+        ))
+    }
 }
 
 pub fn path_words(path: HashPath) -> String {

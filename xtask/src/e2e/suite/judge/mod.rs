@@ -6,17 +6,21 @@
 //! or stays silent on a flipped byte, and [`nmi`] NMIs leave it halted;
 //! [`fault`]: it reports an exception and halts or resets; [`probe`]: the
 //! register probe's hand-off; [`kexec_file`]: the patched kernels' own
-//! loader; [`kdump`]: a crash kernel reads the dump, or is refused on the
-//! panic. [`common`] holds what they share.
+//! loader; [`uefi`]: a second kernel's EFI, ACPI and RNG seed after a UEFI
+//! boot; [`lockdown`]: the loader's refusal on a locked-down kernel;
+//! [`kdump`]: a crash kernel reads the dump, or is refused on the panic.
+//! [`common`] holds what they share.
 
 pub mod boot;
 pub mod common;
 pub mod fault;
 pub mod kdump;
 pub mod kexec_file;
+pub mod lockdown;
 pub mod nmi;
 pub mod probe;
 pub mod refusal;
+pub mod uefi;
 
 #[cfg(test)]
 mod tests;

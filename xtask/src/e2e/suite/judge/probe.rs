@@ -5,10 +5,10 @@
 //! hash path the variant demands (the probe reads it from the XMM registers).
 //! The summary quotes the GDT and IDT the probe found.
 
-use super::common::{Expect, FOUR_GIB, console_passed, passed_exit};
+use super::common::{Expect, console_passed, passed_exit, placed};
 use crate::e2e::harness::log::require;
 use crate::e2e::harness::qemu::Run;
-use crate::e2e::suite::table::{HIGH_MEMORY, Placement};
+use crate::e2e::suite::table::Placement;
 use crate::e2e::suite::vocabulary::guest::{
     PROBE_FAIL, PROBE_GDT, PROBE_IDT, PROBE_PASS, probe_cr, probe_path, probe_sha_ni, probe_table,
 };
@@ -30,18 +30,7 @@ pub fn judge(
     require(serial, PROBE_PASS, "the probe gave no verdict")?;
     let plan = plan::read(serial)?;
     let (start, end) = (plan.purgatory.start, plan.purgatory.end);
-    let placed = match placement {
-        Placement::Low => start < 0x10_0000,
-        Placement::Below4G => end <= FOUR_GIB && start >= FOUR_GIB / 2,
-        Placement::Above4G => start >= FOUR_GIB,
-        Placement::Above128T => start >= HIGH_MEMORY,
-        Placement::Random => start.is_multiple_of(0x1000),
-    };
-    if !placed {
-        return Err(format!(
-            "the purgatory went to {start:#x}..{end:#x}, not where {placement:?} asks"
-        ));
-    }
+    placed(placement, &plan.purgatory)?;
     let seed = match (placement, plan.seed) {
         (Placement::Random, Some(seed)) => format!(" (seed {seed})"),
         _ => String::new(),

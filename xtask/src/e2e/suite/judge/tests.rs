@@ -20,6 +20,7 @@ use purgatory_abi::{FailurePolicy, HashPath, KERNEL_ENTRY64_OFFSET};
 use std::time::Duration;
 
 mod kdump;
+mod uefi;
 
 /// Where [`SEGMENTS`] puts the purgatory.
 const PURGATORY_START: u64 = 0xbffd_7000;

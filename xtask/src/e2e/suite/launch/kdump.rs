@@ -12,7 +12,7 @@ use super::watch::init_verdict;
 use crate::build::EMBEDDED_PATH;
 use crate::cmd::project_root;
 use crate::e2e::harness::guest;
-use crate::e2e::harness::qemu::{self, Machine, Watch};
+use crate::e2e::harness::qemu::{self, Machine, Pflash, Watch};
 use crate::e2e::suite::context::{Context, KdumpFigures, Outcome, Target};
 use crate::e2e::suite::judge::common::Expect;
 use crate::e2e::suite::judge::kdump as judge;
@@ -42,7 +42,7 @@ const TIMEOUT: Duration = Duration::from_secs(300);
 pub fn run(scenario: &Scenario, case: Kdump, ctx: &Context, target: &Target) -> Result<Outcome> {
     let files = ctx.run_files(scenario, target)?;
     let capture = files.work.join("capture.cpio");
-    guest::stage2_initramfs(&capture, &ctx.programs, None)?;
+    guest::stage2_initramfs(&capture, &ctx.programs, None, &[])?;
     let (kernel, loader) = kernel_and_loader(case.loader, ctx)?;
     let boot_files = [
         (KERNEL, kernel.as_path()),
@@ -58,9 +58,14 @@ pub fn run(scenario: &Scenario, case: Kdump, ctx: &Context, target: &Target) -> 
         Reservation::Above4G => ("6G", "crashkernel=256M,high"),
     };
     let append = format!("console=ttyS0 panic=-1 {PARAM_STAGE}=1 {PARAM_KDUMP}=1 {crashkernel}");
+    let flash = ctx.flash(scenario.firmware, &files.work)?;
     let machine = Machine {
         qemu: &target.qemu,
         accel: target.accel,
+        firmware: flash.as_ref().map(|flash| Pflash {
+            code: &flash.code,
+            vars: &flash.vars,
+        }),
         memory,
         cpus: CPUS,
         extra_args: &[],

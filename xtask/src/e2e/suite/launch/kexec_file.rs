@@ -6,22 +6,25 @@
 //! the kernel logs where it put the purgatory and the entry point it
 //! computed, and reboots into the loaded image: the same kernel, with the
 //! stage-2 `/init`. Broken purgatories come from
-//! [`bad_purgatory`].
+//! [`bad_purgatory`](crate::e2e::suite::bad_purgatory). Booted through UEFI,
+//! the kernel hands its EFI state on itself, and the second `/init` reports
+//! what arrived.
 
 use super::watch::init_verdict;
 use crate::build::EMBEDDED_PATH;
 use crate::cmd::project_root;
 use crate::e2e::harness::guest;
-use crate::e2e::harness::qemu::{self, Machine};
+use crate::e2e::harness::qemu::{self, Machine, Pflash};
 use crate::e2e::suite::bad_purgatory;
 use crate::e2e::suite::context::{Context, Outcome, Target};
 use crate::e2e::suite::judge::kexec_file::{self, Load};
-use crate::e2e::suite::table::{KexecFile, Scenario};
+use crate::e2e::suite::judge::uefi;
+use crate::e2e::suite::table::{Firmware, KexecFile, Scenario};
 use crate::e2e::suite::vocabulary::evidence;
 use crate::e2e::suite::vocabulary::linux::{REGS_SIZE_MISMATCH, TWO_PROGRAM_HEADERS};
 use crate::kernel::Kernels;
 use anyhow::{Result, anyhow};
-use e2e_protocol::protocol::{PARAM_MARKER, PARAM_STAGE};
+use e2e_protocol::protocol::{PARAM_MARKER, PARAM_STAGE, PARAM_UEFI};
 use std::path::Path;
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -86,15 +89,19 @@ pub fn run(
     let files = ctx.run_files(scenario, target)?;
     let ours = std::fs::read(project_root().join(EMBEDDED_PATH))?;
     let stage2 = files.work.join("stage2.cpio");
-    guest::stage2_initramfs(&stage2, &ctx.programs, None)?;
+    guest::stage2_initramfs(&stage2, &ctx.programs, None, &[])?;
     let kernel = match case {
         KexecFile::Embedded | KexecFile::EmbeddedAbove4G => &kernels.embedded.bzimage,
         _ => &kernels.builtin.bzimage,
     };
-    let append2 = format!(
+    let uefi = scenario.firmware == Firmware::Uefi;
+    let mut append2 = format!(
         "console=ttyS0 earlyprintk=serial,ttyS0,115200 panic=-1 {PARAM_STAGE}=2 {PARAM_MARKER}={}",
         files.token
     );
+    if uefi {
+        append2.push_str(&format!(" {PARAM_UEFI}=1"));
+    }
     let args = [
         "/boot/bzImage",
         "--initrd",
@@ -120,9 +127,14 @@ pub fn run(
         // A module-style name: init/main.c drops unknown `kexec*` parameters.
         append.push_str(&format!(" kexec_file.purgatory=/boot/{GUEST_PURGATORY}"));
     }
+    let flash = ctx.flash(scenario.firmware, &files.work)?;
     let machine = Machine {
         qemu: &target.qemu,
         accel: target.accel,
+        firmware: flash.as_ref().map(|flash| Pflash {
+            code: &flash.code,
+            vars: &flash.vars,
+        }),
         // QEMU's pc machine puts 3 GiB below the PCI hole, the rest above 4 GiB.
         memory: if case == KexecFile::EmbeddedAbove4G {
             "6G"
@@ -152,7 +164,11 @@ pub fn run(
                 from_file: case == KexecFile::FromFile,
                 above_4g: case == KexecFile::EmbeddedAbove4G,
             };
-            kexec_file::boot(&run, load, &files.token)
+            if uefi {
+                uefi::kexec_file(&run, load, &files.token)
+            } else {
+                kexec_file::boot(&run, load, &files.token)
+            }
         }
     };
     let mut evidence = evidence::kexec_file(&run.serial);

@@ -1,15 +1,15 @@
-//! The runs in which `kexec-load` loads the image: a Debian kernel boots with
-//! a stage-1 initramfs whose `/init` runs the tool with the scenario's
-//! arguments, and reboots into a second kernel (with the stage-2 `/init`) or
-//! the register probe.
+//! The runs in which `kexec-load` loads the image: a Debian kernel boots
+//! (through SeaBIOS, or OVMF for the UEFI runs) with a stage-1 initramfs
+//! whose `/init` runs the tool with the scenario's arguments, and reboots
+//! into a second kernel (with the stage-2 `/init`) or the register probe.
 
 use super::high_memory;
 use super::watch::init_verdict;
 use crate::e2e::harness::guest;
-use crate::e2e::harness::qemu::{self, Machine, Watch};
+use crate::e2e::harness::qemu::{self, Machine, Pflash, Watch};
 use crate::e2e::suite::context::{Context, Outcome, RunFiles, Target};
 use crate::e2e::suite::judge::common::Expect;
-use crate::e2e::suite::judge::{boot, fault, probe, refusal};
+use crate::e2e::suite::judge::{boot, fault, lockdown, probe, refusal, uefi};
 use crate::e2e::suite::table::{
     BIG_FILE_LEN, Boot, Load, Placement, Refusal, Scenario, UNMAPPED_REGION,
 };
@@ -17,7 +17,7 @@ use crate::e2e::suite::vocabulary::guest::{PROBE_FAIL, PROBE_PASS, probe_cr};
 use crate::e2e::suite::vocabulary::linux::{RUN_INIT, STARTING_NEW_KERNEL};
 use crate::e2e::suite::vocabulary::{evidence, monitor, purgatory};
 use anyhow::Result;
-use e2e_protocol::protocol::{PARAM_BIG, PARAM_MARKER, PARAM_STAGE};
+use e2e_protocol::protocol::{EFIVARFS_MODULE, PARAM_BIG, PARAM_MARKER, PARAM_STAGE, PARAM_UEFI};
 use kexec_load::request::failure_policy_name;
 use purgatory_abi::FailurePolicy;
 use std::path::{Path, PathBuf};
@@ -43,19 +43,35 @@ pub fn run(scenario: &Scenario, load: Load, ctx: &Context, target: &Target) -> R
         _ if high => high_memory::MEMORY,
         // 6 GiB: RAM both below and above 4 GiB (QEMU's pc machine puts
         // 3 GiB below the PCI hole and the rest above 4 GiB).
-        Load::Probe { .. } => "6G",
-        Load::Boot(_) | Load::Refusal(_) | Load::Fault(_) => "2G",
+        Load::Probe { .. }
+        | Load::Handover {
+            placement: Placement::Above4G,
+            ..
+        } => "6G",
+        Load::Boot(_)
+        | Load::Refusal(_)
+        | Load::Fault(_)
+        | Load::Handover { .. }
+        | Load::LockedDown => "2G",
     };
     let mut append = format!("console=ttyS0 panic=-1 {PARAM_STAGE}=1");
+    if load == Load::LockedDown {
+        append.push_str(" lockdown=integrity");
+    }
     let extra_args = if high {
         append = format!("{append} {}", high_memory::APPEND);
         high_memory::extra_args()
     } else {
         Vec::new()
     };
+    let flash = ctx.flash(scenario.firmware, &files.work)?;
     let machine = Machine {
         qemu: &target.qemu,
         accel: target.accel,
+        firmware: flash.as_ref().map(|flash| Pflash {
+            code: &flash.code,
+            vars: &flash.vars,
+        }),
         memory,
         cpus: 1,
         kernel: &ctx.kernel.vmlinuz,
@@ -79,6 +95,10 @@ pub fn run(scenario: &Scenario, load: Load, ctx: &Context, target: &Target) -> R
         Load::Probe { placement, .. } => {
             probe::judge(&run, placement, ctx.programs.probe_entry, &expect)
         }
+        Load::Handover { placement, noefi } => {
+            uefi::judge(&run, placement, noefi, &files.token, &expect)
+        }
+        Load::LockedDown => lockdown::judge(&run),
     };
     let text = std::fs::read_to_string(&files.log).unwrap_or_default();
     Ok(Outcome {
@@ -100,8 +120,8 @@ pub fn run(scenario: &Scenario, load: Load, ctx: &Context, target: &Target) -> R
 /// kernel's CR0/CR4 as its `/init` starts.
 fn watch(load: Load) -> Watch {
     let timeout = match load {
-        Load::Boot(Boot::LargeInitrd) => 240,
-        Load::Boot(_) | Load::Refusal(_) | Load::Fault(_) => 150,
+        Load::Boot(Boot::LargeInitrd) | Load::Handover { .. } => 240,
+        Load::Boot(_) | Load::Refusal(_) | Load::Fault(_) | Load::LockedDown => 150,
         Load::Probe { .. } => 120,
     };
     let mut watch = init_verdict(Duration::from_secs(timeout));
@@ -131,7 +151,11 @@ fn watch(load: Load) -> Watch {
 /// The `/boot` files of the stage-1 image.
 fn boot_files(load: Load, ctx: &Context, work: &Path) -> Vec<(&'static str, PathBuf)> {
     match load {
-        Load::Boot(_) | Load::Refusal(_) | Load::Fault(_) => vec![
+        Load::Boot(_)
+        | Load::Refusal(_)
+        | Load::Fault(_)
+        | Load::Handover { .. }
+        | Load::LockedDown => vec![
             ("vmlinuz", ctx.kernel.vmlinuz.clone()),
             ("stage2.cpio", work.join("stage2.cpio")),
         ],
@@ -146,14 +170,30 @@ fn kexec_args(load: Load, ctx: &Context, files: &RunFiles) -> Result<Vec<String>
     let mut args = match load {
         Load::Boot(case) => {
             let big = (case == Boot::LargeInitrd).then_some((BIG_FILE_LEN, ctx.seed));
-            let mut args = kernel_args(ctx, files, big)?;
+            let mut args = kernel_args(ctx, files, Stage2 { big, uefi: false })?;
             if case == Boot::NoVerify {
                 args.push("--no-verify".into());
             }
             args
         }
+        Load::Handover { placement, noefi } => {
+            let mut args = kernel_args(
+                ctx,
+                files,
+                Stage2 {
+                    big: None,
+                    uefi: true,
+                },
+            )?;
+            args.extend(placement_args(placement, ctx));
+            if noefi {
+                args.push("--noefi".into());
+            }
+            args
+        }
+        Load::LockedDown => kernel_args(ctx, files, Stage2::default())?,
         Load::Refusal(case) => {
-            let mut args = kernel_args(ctx, files, None)?;
+            let mut args = kernel_args(ctx, files, Stage2::default())?;
             args.extend(["--corrupt-after-digest".into(), "kernel".into()]);
             // The console is left to kexec-load's default (the guest's
             // console is ttyS0) except where the scenario is about it.
@@ -165,7 +205,7 @@ fn kexec_args(load: Load, ctx: &Context, files: &RunFiles) -> Result<Vec<String>
             args
         }
         Load::Fault(policy) => {
-            let mut args = kernel_args(ctx, files, None)?;
+            let mut args = kernel_args(ctx, files, Stage2::default())?;
             let (start, len) = UNMAPPED_REGION;
             args.extend([
                 "--test-region".into(),
@@ -190,16 +230,39 @@ fn kexec_args(load: Load, ctx: &Context, files: &RunFiles) -> Result<Vec<String>
     Ok(args)
 }
 
-/// The Debian kernel again, with the stage-2 image (and its large file, of
-/// `len` bytes from `seed`) and the run's marker on its command line.
-fn kernel_args(ctx: &Context, files: &RunFiles, big: Option<(u64, u64)>) -> Result<Vec<String>> {
-    guest::stage2_initramfs(&files.work.join("stage2.cpio"), &ctx.programs, big)?;
+/// What the second stage gets besides its `/init`.
+#[derive(Debug, Clone, Copy, Default)]
+struct Stage2 {
+    /// A large file of `len` pattern bytes from `seed`, to check.
+    big: Option<(u64, u64)>,
+    /// The efivarfs module and `e2e.uefi`: report what the kernel inherited.
+    uefi: bool,
+}
+
+/// The Debian kernel again, with the stage-2 image and the run's marker on
+/// its command line.
+fn kernel_args(ctx: &Context, files: &RunFiles, stage2: Stage2) -> Result<Vec<String>> {
+    let module = match (stage2.uefi, &ctx.kernel.efivarfs) {
+        (false, _) => None,
+        (true, Some(module)) => Some((EFIVARFS_MODULE, module.as_path())),
+        (true, None) => anyhow::bail!(
+            "the UEFI runs read an EFI variable through efivarfs, a module of Debian's kernel; \
+             {} comes without it",
+            ctx.kernel.package
+        ),
+    };
+    let image = files.work.join("stage2.cpio");
+    let extra: Vec<_> = module.into_iter().collect();
+    guest::stage2_initramfs(&image, &ctx.programs, stage2.big, &extra)?;
     let mut append = format!(
         "console=ttyS0 earlyprintk=serial,ttyS0,115200 panic=-1 {PARAM_STAGE}=2 {PARAM_MARKER}={}",
         files.token
     );
-    if let Some((len, seed)) = big {
+    if let Some((len, seed)) = stage2.big {
         append.push_str(&format!(" {PARAM_BIG}={len}:{seed}"));
+    }
+    if stage2.uefi {
+        append.push_str(&format!(" {PARAM_UEFI}=1"));
     }
     Ok(vec![
         "/boot/vmlinuz".into(),
@@ -218,15 +281,20 @@ fn probe_args(placement: Placement, ctx: &Context) -> Vec<String> {
         "--raw".into(),
         "--entry-offset".into(),
         format!("{:#x}", ctx.programs.probe_entry),
-        "--purgatory-addr".into(),
-        match placement {
-            Placement::Low => "low",
-            Placement::Below4G => "below-4g",
-            Placement::Above4G | Placement::Above128T => "high",
-            Placement::Random => "random",
-        }
-        .into(),
     ];
+    args.extend(placement_args(placement, ctx));
+    args
+}
+
+/// `--purgatory-addr` for `placement`, and the run's seed for a random one.
+fn placement_args(placement: Placement, ctx: &Context) -> Vec<String> {
+    let place = match placement {
+        Placement::Low => "low",
+        Placement::Below4G => "below-4g",
+        Placement::Above4G | Placement::Above128T => "high",
+        Placement::Random => "random",
+    };
+    let mut args = vec!["--purgatory-addr".into(), place.into()];
     if placement == Placement::Random {
         args.extend(["--seed".into(), ctx.seed.to_string()]);
     }

@@ -18,7 +18,7 @@ const MARKER: &str = "kvm-trial";
 /// The trial, its image written to `work`.
 pub fn kvm(programs: &Programs, work: &Path) -> Result<Trial> {
     let initrd = work.join("initramfs.cpio");
-    guest::stage2_initramfs(&initrd, programs, None)?;
+    guest::stage2_initramfs(&initrd, programs, None, &[])?;
     Ok(Trial {
         initrd,
         append: format!("console=ttyS0 panic=-1 {PARAM_STAGE}=2 {PARAM_MARKER}={MARKER}"),

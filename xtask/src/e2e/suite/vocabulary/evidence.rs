@@ -12,15 +12,25 @@ use super::linux::{
 };
 use super::plan;
 use super::purgatory::prefix;
+use super::uefi::{ACPI_RSDP, EFI_BANNER, LOADER_ERROR, LOCKED_DOWN_FROM};
 use crate::e2e::harness::qemu::READINGS;
 use crate::e2e::harness::qemu::transcript::stamped;
+use e2e_protocol::protocol::{ACPI_LINE, EFI_LINE, SETUP_DATA_LINE};
 use purgatory_abi::HashPath;
 
 /// The log lines (with host seconds) of a `kexec-load` run that show the
-/// hand-over and the hash path; a probe run's without the kernel banner.
+/// hand-over and the hash path, and under UEFI what the kernels found and
+/// the loader's refusal; a probe run's without the kernel banner.
 pub fn kexec_load(log: &str, probe: bool) -> Vec<String> {
     let prefix = prefix();
     let markers = [
+        EFI_BANNER,
+        ACPI_RSDP,
+        EFI_LINE,
+        ACPI_LINE,
+        SETUP_DATA_LINE,
+        LOCKED_DOWN_FROM,
+        LOADER_ERROR,
         STARTING_NEW_KERNEL,
         &prefix,
         STAGE2,

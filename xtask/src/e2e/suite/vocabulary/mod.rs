@@ -6,8 +6,9 @@
 //! probe's, [`plan`] `kexec-load`'s (its `--json` line, read in one place,
 //! [`plan::read`]), [`purgatory`] the purgatory's console, rendered by
 //! its own library ([`template`]); [`monitor`] what the suite tells QEMU's
-//! monitor and reads in its `-d` log; [`kdump`] the lines of a crash and of
-//! the capture kernel; [`evidence`] picks what a summary quotes.
+//! monitor and reads in its `-d` log; [`uefi`] the EFI and ACPI lines of a
+//! UEFI run and what its second `/init` reports; [`kdump`] the lines of a
+//! crash and of the capture kernel; [`evidence`] picks what a summary quotes.
 
 pub mod evidence;
 pub mod guest;
@@ -17,3 +18,4 @@ pub mod monitor;
 pub mod plan;
 pub mod purgatory;
 pub mod template;
+pub mod uefi;

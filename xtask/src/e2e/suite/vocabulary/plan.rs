@@ -4,6 +4,7 @@
 
 use kexec_load::crash::CrashReport;
 use kexec_load::layout::Policy;
+use kexec_load::report::boot::BootReport;
 use kexec_load::report::{Corruption, PlanReport, TestRegion};
 use purgatory_abi::{HashPath, SHA_REGION_COUNT, ShaRegion, ShaRegions};
 use std::ops::Range;
@@ -24,6 +25,9 @@ pub struct Plan {
     pub test_region: Option<TestRegion>,
     /// The seed of a random placement.
     pub seed: Option<u64>,
+    /// What a kernel inherits through its boot parameters (EFI, ACPI,
+    /// `setup_data`); `None` for a test payload.
+    pub boot: Option<BootReport>,
     /// A crash kernel's reservation, core headers and memory map (`-p`).
     pub crash: Option<CrashReport>,
 }
@@ -92,6 +96,7 @@ impl From<PlanReport> for Plan {
             corruption: report.corruption,
             test_region: report.test_region,
             seed,
+            boot: report.boot,
             crash: report.crash,
             segments: report.segments,
         }
@@ -168,7 +173,7 @@ pub(crate) mod tests {
             "entry_regs": regs, "purgatory_flags": 0,
             "hash": {"path": hash.name(), "why": "the CPU has SHA, SSSE3 and SSE4.1"},
             "console": {"port": 1016, "why": "ttyS0"}, "on_failure": "halt",
-            "notes": [], "warnings": []
+            "boot": null, "notes": [], "warnings": []
         });
         if let Some(corruption) = corruption {
             plan["corruption"] = corruption;
