@@ -1,5 +1,12 @@
 //! What the boots need from Debian, fetched with apt and cached under
-//! `target/e2e/`: a 6.12-series kernel and the two QEMU variants.
+//! `target/e2e/`: kernels and the two QEMU variants.
+//!
+//! A kernel is named by its version series and the Debian suite it comes
+//! from ([`Stock`]): the current package of the series is what the suite's
+//! kernel metapackages depend on, downloaded once; only its `vmlinuz` is kept
+//! (`target/e2e/kernel/<package>/vmlinuz`), the modules are deleted. A suite
+//! other than the system's is read through a private apt state
+//! ([`Apt::suite`]).
 //!
 //! QEMU is not installed as a package: on this machine image the preinstalled
 //! `qemu-utils` comes from bookworm-backports and `Breaks` bookworm's
@@ -16,11 +23,10 @@ use super::variant::Variant;
 use crate::apt::{Apt, extract_member, install_missing};
 use crate::cmd::{self, project_root};
 use anyhow::{Context, Result, bail};
+use kexec_load::bzimage::BzImage;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The metapackage that depends on the current 6.12 kernel of the release.
-const KERNEL_METAPACKAGE: &str = "linux-image-6.12-amd64";
 /// Unpacked privately; everything else QEMU depends on is a library.
 const QEMU_PACKAGES: &[&str] = &[
     "qemu-system-x86",
@@ -33,12 +39,47 @@ const QEMU_BINARY: &str = "qemu-system-x86_64";
 /// Where the qemu10 variant comes from.
 const QEMU10_SUITE: &str = "bookworm-backports";
 
-/// The kernel the guests run.
+/// A Debian kernel: the current package of a version series in a suite.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stock {
+    /// `6.12`: the package is `linux-image-6.12.<…>-amd64`.
+    pub series: &'static str,
+    /// The suite, through a private apt state (`trixie-backports`); `None`:
+    /// the system's own sources.
+    pub suite: Option<&'static str>,
+}
+
+/// The kernel the guests boot unless told otherwise: the system's 6.12.
+pub const DEFAULT_KERNEL: Stock = Stock {
+    series: "6.12",
+    suite: None,
+};
+
+/// A kernel to boot.
 #[derive(Debug, Clone)]
 pub struct Kernel {
     pub vmlinuz: PathBuf,
     /// The Debian package it came from, e.g. `linux-image-6.12.117+deb12-amd64`.
     pub package: String,
+    /// Its release as `uname -r` and its banner give it (`6.12.117+deb12-amd64`),
+    /// read from the image's setup header; `None` if the image names none.
+    pub release: Option<String>,
+}
+
+impl Kernel {
+    fn at(vmlinuz: PathBuf, package: String) -> Result<Self> {
+        let bytes =
+            std::fs::read(&vmlinuz).with_context(|| format!("reading {}", vmlinuz.display()))?;
+        let release = BzImage::parse(&bytes)
+            .with_context(|| format!("{} is not a bzImage", vmlinuz.display()))?
+            .kernel_version
+            .and_then(|version| version.split_whitespace().next().map(str::to_owned));
+        Ok(Self {
+            vmlinuz,
+            package,
+            release,
+        })
+    }
 }
 
 /// The QEMU to run.
@@ -51,83 +92,139 @@ pub struct Qemu {
     pub version: String,
 }
 
-/// The 6.12 kernel: `E2E_KERNEL` if set, else the package the metapackage
-/// depends on, downloaded once; only `boot/vmlinuz-*` is kept.
+/// The default kernel: `E2E_KERNEL` if set, else [`DEFAULT_KERNEL`].
 pub fn kernel(root: &Path) -> Result<Kernel> {
-    if let Some(path) = std::env::var_os("E2E_KERNEL") {
-        let vmlinuz = PathBuf::from(path);
-        anyhow::ensure!(
-            vmlinuz.is_file(),
-            "E2E_KERNEL={} is not a file",
-            vmlinuz.display()
-        );
-        return Ok(Kernel {
-            package: format!("E2E_KERNEL={}", vmlinuz.display()),
-            vmlinuz,
-        });
+    match std::env::var_os("E2E_KERNEL") {
+        Some(path) => {
+            let vmlinuz = PathBuf::from(path);
+            anyhow::ensure!(
+                vmlinuz.is_file(),
+                "E2E_KERNEL={} is not a file",
+                vmlinuz.display()
+            );
+            let package = format!("E2E_KERNEL={}", vmlinuz.display());
+            Kernel::at(vmlinuz, package)
+        }
+        None => stock(root, DEFAULT_KERNEL),
     }
-    let package = resolve_kernel_package(root)?;
-    let dir = root.join("kernel").join(&package);
-    let vmlinuz = dir.join("vmlinuz");
-    if vmlinuz.is_file() {
-        return Ok(Kernel { vmlinuz, package });
-    }
-    eprintln!("e2e: fetching {package} (about 110 MB) to extract its vmlinuz");
-    let debs = root.join("debs");
-    let deb = Apt::system()
-        .download(&debs, std::slice::from_ref(&package))?
-        .remove(0);
-    let unpack = dir.with_extension("tmp");
-    let _ = std::fs::remove_dir_all(&unpack);
-    std::fs::create_dir_all(&unpack)?;
-    extract_member(&deb, &unpack, "./boot")?;
-    let boot = unpack.join("boot");
-    let image = std::fs::read_dir(&boot)
-        .with_context(|| format!("{} has no boot/", deb.display()))?
-        .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .find(|path| {
-            path.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("vmlinuz-"))
-        })
-        .with_context(|| format!("{} has no boot/vmlinuz-*", deb.display()))?;
-    std::fs::create_dir_all(&dir)?;
-    std::fs::rename(&image, &vmlinuz)?;
-    let _ = std::fs::remove_dir_all(&unpack);
-    // The package is ~110 MB of modules the suite never uses.
-    let _ = std::fs::remove_file(&deb);
-    Ok(Kernel { vmlinuz, package })
 }
 
-/// `linux-image-6.12.<n>+deb12-amd64`, from the metapackage's dependency.
-/// Without package lists, a kernel fetched earlier is used.
-fn resolve_kernel_package(root: &Path) -> Result<String> {
-    let resolved = Apt::system().depends(KERNEL_METAPACKAGE).map(|depends| {
-        depends
+/// `stock`'s current kernel, downloaded once.
+pub fn stock(root: &Path, stock: Stock) -> Result<Kernel> {
+    let apt = match stock.suite {
+        Some(suite) => Apt::suite(&project_root().join("target"), suite)?.preferring_suite(),
+        None => Apt::system(),
+    };
+    let package = resolve(root, &apt, stock)?;
+    let dir = root.join("kernel").join(&package);
+    let vmlinuz = dir.join("vmlinuz");
+    if !vmlinuz.is_file() {
+        unpack_vmlinuz(root, &apt, &package, &vmlinuz)
+            .with_context(|| format!("fetching the {} kernel {package}", stock.series))?;
+    }
+    Kernel::at(vmlinuz, package)
+}
+
+/// Where a package keeps the kernel: `boot/vmlinuz-<release>` until Debian's
+/// 6.x packages, `usr/lib/modules/<release>/vmlinuz` in 7.x's `linux-binary-*`.
+fn is_vmlinuz(member: &str) -> bool {
+    let member = member.trim_start_matches("./");
+    let file = member.rsplit('/').next().unwrap_or_default();
+    (member.starts_with("boot/") && file.starts_with("vmlinuz-"))
+        || (member.starts_with("usr/lib/modules/") && file == "vmlinuz")
+}
+
+/// Downloads `package` (or, where it holds no kernel, the `linux-binary-*`
+/// package it depends on), moves its vmlinuz to `vmlinuz` and deletes the
+/// rest: until 6.x the packages hold 70-110 MB of modules the suite never
+/// uses.
+fn unpack_vmlinuz(root: &Path, apt: &Apt, package: &str, vmlinuz: &Path) -> Result<()> {
+    eprintln!("e2e: fetching {package} to extract its vmlinuz");
+    let debs = root.join("debs");
+    let mut deb = apt.download(&debs, &[package.to_owned()])?.remove(0);
+    apt.ensure_from_suite(&deb)?;
+    let mut member = vmlinuz_member(&deb)?;
+    if member.is_none() {
+        let binary = apt
+            .depends(package)?
             .into_iter()
-            .find(|name| name.starts_with("linux-image-6.12.") && name.ends_with("-amd64"))
-    });
-    match resolved {
-        Ok(Some(package)) => Ok(package),
-        other => {
-            let cached = std::fs::read_dir(root.join("kernel"))
-                .into_iter()
-                .flatten()
-                .filter_map(|entry| entry.ok())
-                .filter(|entry| entry.path().join("vmlinuz").is_file())
-                .filter_map(|entry| entry.file_name().into_string().ok())
-                .max();
-            if let Some(package) = cached {
-                eprintln!(
-                    "e2e: apt cannot resolve {KERNEL_METAPACKAGE}; using the cached {package}"
-                );
-                return Ok(package);
+            .find(|name| name.starts_with("linux-binary-"))
+            .with_context(|| {
+                format!("{package} has no vmlinuz and no linux-binary-* dependency")
+            })?;
+        eprintln!("e2e: {package} keeps its kernel in {binary}; fetching that");
+        let _ = std::fs::remove_file(&deb);
+        deb = apt.download(&debs, &[binary])?.remove(0);
+        apt.ensure_from_suite(&deb)?;
+        member = vmlinuz_member(&deb)?;
+    }
+    let member = member.with_context(|| format!("{} holds no vmlinuz", deb.display()))?;
+    let unpack = vmlinuz.with_extension("tmp");
+    let _ = std::fs::remove_dir_all(&unpack);
+    std::fs::create_dir_all(&unpack)?;
+    extract_member(&deb, &unpack, &member)?;
+    let dir = vmlinuz
+        .parent()
+        .context("the kernel cache has no directory")?;
+    std::fs::create_dir_all(dir)?;
+    std::fs::rename(unpack.join(&member), vmlinuz)?;
+    let _ = std::fs::remove_dir_all(&unpack);
+    let _ = std::fs::remove_file(&deb);
+    Ok(())
+}
+
+/// The archive member of `deb` that is the kernel image, if any.
+fn vmlinuz_member(deb: &Path) -> Result<Option<String>> {
+    let listing = cmd::output(Command::new("dpkg-deb").arg("--contents").arg(deb))?;
+    Ok(listing
+        .lines()
+        .filter(|line| line.starts_with('-'))
+        .filter_map(|line| line.split_whitespace().last())
+        .find(|member| is_vmlinuz(member))
+        .map(str::to_owned))
+}
+
+/// `linux-image-<series>.<…>-amd64`, what the suite's generic kernel
+/// metapackage depends on or else its metapackage for the series
+/// (bookworm's 6.12 has one of its own). Without package lists, a kernel of
+/// the series fetched earlier is used.
+fn resolve(root: &Path, apt: &Apt, stock: Stock) -> Result<String> {
+    let prefix = format!("linux-image-{}.", stock.series);
+    let of_series = |name: &String| name.starts_with(&prefix) && name.ends_with("-amd64");
+    let metapackages = [
+        "linux-image-amd64".to_owned(),
+        format!("linux-image-{}-amd64", stock.series),
+    ];
+    let mut failure = None;
+    for metapackage in &metapackages {
+        match apt.depends(metapackage) {
+            Ok(depends) => {
+                if let Some(package) = depends.into_iter().find(of_series) {
+                    return Ok(package);
+                }
             }
-            match other {
-                Err(err) => Err(err),
-                _ => bail!("{KERNEL_METAPACKAGE} depends on no linux-image-6.12.*-amd64 package"),
-            }
+            Err(err) => failure = Some(err),
         }
+    }
+    let cached = std::fs::read_dir(root.join("kernel"))
+        .into_iter()
+        .flatten()
+        .filter_map(|entry| entry.ok())
+        .filter(|entry| entry.path().join("vmlinuz").is_file())
+        .filter_map(|entry| entry.file_name().into_string().ok())
+        .filter(of_series)
+        .max();
+    let wanted = format!("{prefix}*-amd64");
+    match (cached, failure) {
+        (Some(package), _) => {
+            eprintln!("e2e: apt names no {wanted}; using the cached {package}");
+            Ok(package)
+        }
+        (None, Some(err)) => Err(err.context(format!("resolving {wanted}"))),
+        (None, None) => bail!(
+            "neither {} depends on a {wanted} package",
+            metapackages.join(" nor ")
+        ),
     }
 }
 

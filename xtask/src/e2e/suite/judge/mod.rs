@@ -4,12 +4,15 @@
 //!
 //! [`boot`]: a second kernel boots; [`refusal`]: the purgatory halts, resets
 //! or stays silent on a flipped byte; [`probe`]: the register probe's
-//! hand-off; [`kexec_file`]: the patched kernels' own loader. [`common`] holds
-//! what they share.
+//! hand-off; [`kexec_file`]: the patched kernels' own loader; [`matrix`]: the
+//! kernels a kernel-matrix run booted; [`kho`]: a KHO kexec, which 7.3 leaves
+//! unverified unless told otherwise. [`common`] holds what they share.
 
 pub mod boot;
 pub mod common;
 pub mod kexec_file;
+pub mod kho;
+pub mod matrix;
 pub mod probe;
 pub mod refusal;
 

@@ -10,7 +10,7 @@ use super::template::{Template, UNKNOWN_DIGEST, UNKNOWN_NUMBER, render};
 use kexec_load::report::Corruption;
 use purgatory::regions::{Fault, SegmentFault};
 use purgatory::report;
-use purgatory_abi::FailurePolicy;
+use purgatory_abi::{FailurePolicy, HashPath, ShaRegions};
 
 /// One line the purgatory must print, and what it stands for.
 #[derive(Debug, Clone)]
@@ -41,14 +41,27 @@ pub fn stopping(policy: FailurePolicy) -> String {
 /// path the plan announced), every byte hashed in some TSC ticks, the jump to
 /// `target`.
 pub fn passing(plan: &Plan, target: u64) -> Result<Vec<Expected>, String> {
-    Ok(vec![
-        started(plan)?,
-        verdict(plan, true),
+    Ok(passing_regions(&plan.regions()?, plan.hash, target))
+}
+
+/// A load it passes, from what it was given rather than a plan (Linux's own
+/// loader prints none): `regions` on `path`, the jump to `target`.
+pub fn passing_regions(regions: &ShaRegions, path: HashPath, target: u64) -> Vec<Expected> {
+    vec![
+        started(regions, path),
+        verdict(covered(regions), true),
         Expected {
             line: Template::rendered(|out| report::jumping(out, target)),
             what: format!("the jump to the hand-off target {target:#x}"),
         },
-    ])
+    ]
+}
+
+/// The bytes the region table covers.
+pub fn covered(regions: &ShaRegions) -> u64 {
+    regions
+        .iter()
+        .fold(0, |sum: u64, region| sum.saturating_add(region.len))
 }
 
 /// A load it refuses for the byte `kexec-load` flipped: what it verifies,
@@ -77,8 +90,8 @@ pub fn refusing(
         },
     };
     Ok(vec![
-        started(plan)?,
-        verdict(plan, false),
+        started(&plan.regions()?, plan.hash),
+        verdict(plan.covered(), false),
         Expected {
             line: Template::rendered(|out| report::segment_fault(out, &fault)),
             what: format!(
@@ -93,21 +106,19 @@ pub fn refusing(
     ])
 }
 
-fn started(plan: &Plan) -> Result<Expected, String> {
-    let regions = plan.regions()?;
-    Ok(Expected {
-        line: Template::rendered(|out| report::started(out, &regions, plan.hash)),
+fn started(regions: &ShaRegions, path: HashPath) -> Expected {
+    let count = regions.iter().filter(|region| region.len != 0).count();
+    Expected {
+        line: Template::rendered(|out| report::started(out, regions, path)),
         what: format!(
-            "what it verifies: the plan's {} segments, {} bytes, on the {} path",
-            plan.verified().count(),
-            plan.covered(),
-            plan.hash.name()
+            "what it verifies: {count} segments, {} bytes, on the {} path",
+            covered(regions),
+            path.name()
         ),
-    })
+    }
 }
 
-fn verdict(plan: &Plan, matched: bool) -> Expected {
-    let bytes = plan.covered();
+fn verdict(bytes: u64, matched: bool) -> Expected {
     Expected {
         line: Template::rendered(|out| report::verified(out, matched, bytes, UNKNOWN_NUMBER)),
         what: format!(
