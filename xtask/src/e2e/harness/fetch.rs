@@ -62,7 +62,8 @@ pub struct Kernel {
     /// The Debian package it came from, e.g. `linux-image-6.12.117+deb12-amd64`.
     pub package: String,
     /// Its release as `uname -r` and its banner give it (`6.12.117+deb12-amd64`),
-    /// read from the image's setup header; `None` if the image names none.
+    /// read from the image's setup header; `None` if it is no bzImage or
+    /// names none.
     pub release: Option<String>,
 }
 
@@ -71,8 +72,8 @@ impl Kernel {
         let bytes =
             std::fs::read(&vmlinuz).with_context(|| format!("reading {}", vmlinuz.display()))?;
         let release = BzImage::parse(&bytes)
-            .with_context(|| format!("{} is not a bzImage", vmlinuz.display()))?
-            .kernel_version
+            .ok()
+            .and_then(|image| image.kernel_version)
             .and_then(|version| version.split_whitespace().next().map(str::to_owned));
         Ok(Self {
             vmlinuz,
@@ -323,4 +324,20 @@ fn install_runtime_libraries(resolving: &Apt, installing: &Apt) -> Result<()> {
     install_missing(&wanted, "QEMU's runtime libraries", || {
         installing.command("apt-get")
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_vmlinuz;
+
+    #[test]
+    fn the_kernel_is_found_in_either_layout() {
+        assert!(is_vmlinuz("./boot/vmlinuz-6.1.0-57-amd64"));
+        assert!(is_vmlinuz("./usr/lib/modules/7.3.4+deb13-amd64/vmlinuz"));
+        assert!(!is_vmlinuz("./boot/System.map-6.1.0-57-amd64"));
+        assert!(!is_vmlinuz("./usr/share/doc/linux/vmlinuz"));
+        assert!(!is_vmlinuz(
+            "./usr/lib/modules/7.3.4+deb13-amd64/kernel/vmlinuz.ko"
+        ));
+    }
 }
