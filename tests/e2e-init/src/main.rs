@@ -12,14 +12,19 @@
 //!   `/big.bin` against `e2e.big=<bytes>:<seed>` if asked, reports what the
 //!   kernel inherited under UEFI with `e2e.uefi` ([`uefi`]), and passes.
 //!
+//! * In a KHO run (`e2e.kho` on the command line) both stages also say what
+//!   KHO shows in debugfs ([`kho`]).
+//!
 //! Either way the verdict leaves through QEMU's `isa-debug-exit` port.
 //! Everything is printed to the console (`console=ttyS0`), which the suite
 //! captures.
 
+mod kho;
 mod mount;
 mod uefi;
 
 use e2e_protocol::Pattern;
+use e2e_protocol::kho::PARAM_KHO;
 use e2e_protocol::protocol::{
     ARGS_FILE, BIG_FILE, BIG_OK, DEBUG_EXIT_PORT, EXIT_FAIL, EXIT_PASS, INIT_FAIL, INIT_PASS,
     PARAM_BIG, PARAM_MARKER, PARAM_STAGE, PARAM_UEFI, STAGE2,
@@ -46,9 +51,20 @@ fn run() -> Result<(), String> {
     mount("sysfs", "/sys", "sysfs")?;
     let cmdline = std::fs::read_to_string("/proc/cmdline")
         .map_err(|err| format!("cannot read /proc/cmdline: {err}"))?;
+    let kho = param(&cmdline, PARAM_KHO).is_some();
     match param(&cmdline, PARAM_STAGE) {
-        Some("2") => stage2(&cmdline),
-        _ => stage1(),
+        Some("2") => {
+            if kho {
+                kho::incoming()?;
+            }
+            stage2(&cmdline)
+        }
+        _ => {
+            if kho {
+                kho::outgoing()?;
+            }
+            stage1()
+        }
     }
 }
 

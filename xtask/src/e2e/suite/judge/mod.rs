@@ -7,14 +7,18 @@
 //! [`fault`]: it reports an exception and halts or resets; [`probe`]: the
 //! register probe's hand-off; [`kexec_file`]: the patched kernels' own
 //! loader; [`uefi`]: a second kernel's EFI, ACPI and RNG seed after a UEFI
-//! boot; [`lockdown`]: the loader's refusal on a locked-down kernel.
-//! [`common`] holds what they share.
+//! boot; [`lockdown`]: the loader's refusal on a locked-down kernel;
+//! [`matrix`]: the kernels a kernel-matrix run booted; [`kho`]: a KHO kexec,
+//! which 7.3 leaves unverified unless told otherwise. [`common`] holds what
+//! they share.
 
 pub mod boot;
 pub mod common;
 pub mod fault;
 pub mod kexec_file;
+pub mod kho;
 pub mod lockdown;
+pub mod matrix;
 pub mod nmi;
 pub mod probe;
 pub mod refusal;
