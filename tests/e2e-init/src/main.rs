@@ -16,6 +16,9 @@
 //!   (`e2e.stage=capture`) reads the mark back from `/proc/vmcore`
 //!   ([`capture`], [`vmcore`]).
 //!
+//! * In a KHO run (`e2e.kho` on the command line) both stages also say what
+//!   KHO shows in debugfs ([`kho`]).
+//!
 //! Either way the verdict leaves through QEMU's `isa-debug-exit` port.
 //! Everything is printed to the console (`console=ttyS0`), which the suite
 //! captures.
@@ -23,12 +26,14 @@
 mod capture;
 mod crash;
 mod guest;
+mod kho;
 mod mount;
 mod uefi;
 mod vmcore;
 
 use e2e_protocol::Pattern;
 use e2e_protocol::kdump::{PARAM_KDUMP, STAGE_CAPTURE};
+use e2e_protocol::kho::PARAM_KHO;
 use e2e_protocol::protocol::{
     BIG_FILE, BIG_OK, DEBUG_EXIT_PORT, EXIT_FAIL, EXIT_PASS, INIT_FAIL, INIT_PASS, PARAM_BIG,
     PARAM_MARKER, PARAM_STAGE, PARAM_UEFI, STAGE2,
@@ -55,11 +60,22 @@ fn run() -> Result<(), String> {
     mount("sysfs", "/sys", "sysfs")?;
     let cmdline = std::fs::read_to_string("/proc/cmdline")
         .map_err(|err| format!("cannot read /proc/cmdline: {err}"))?;
+    let kho = param(&cmdline, PARAM_KHO).is_some();
     match param(&cmdline, PARAM_STAGE) {
-        Some("2") => stage2(&cmdline),
+        Some("2") => {
+            if kho {
+                kho::incoming()?;
+            }
+            stage2(&cmdline)
+        }
         Some(STAGE_CAPTURE) => capture::run(&cmdline),
         _ if param(&cmdline, PARAM_KDUMP).is_some() => crash::stage1(),
-        _ => stage1(),
+        _ => {
+            if kho {
+                kho::outgoing()?;
+            }
+            stage1()
+        }
     }
 }
 

@@ -15,12 +15,14 @@
 //!   and the `isa-debug-exit` values they exit QEMU with.
 //! * The **filler pattern** of the large-initrd scenario, so that the second
 //!   kernel's `/init` can check every byte the suite wrote.
+//! * What the `/init`s of a KHO run report ([`kho`]).
 //! * The **kdump** scenarios' parameters and report lines ([`kdump`]).
 #![no_std]
 #![warn(missing_docs)]
 
 pub mod control;
 pub mod kdump;
+pub mod kho;
 pub mod tables;
 pub mod trace;
 

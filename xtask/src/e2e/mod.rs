@@ -1,7 +1,9 @@
 //! `cargo xtask e2e`: the purgatory on real Linux. A Debian 6.12 kernel boots
 //! in QEMU with an initramfs whose `/init` runs `kexec-load` (this
 //! workspace's loader, with the purgatory embedded) and reboots into a second
-//! kernel or the register probe. Each scenario runs on one or both QEMU
+//! kernel or the register probe; the kernel matrix does the same between
+//! Debian's 6.1, 6.12 and 7.3, and the patched 7.3 kernels load it with
+//! Linux's own `kexec_file_load`. Each scenario runs on one or both QEMU
 //! variants (bookworm's 7.2: the software hash path; bookworm-backports' 10:
 //! the SHA-NI path), each run named `<scenario>@<variant>` with its own log
 //! under `target/e2e/logs/`. Runs are sequential: one QEMU at a time.
@@ -20,6 +22,7 @@ use harness::variant::Variant;
 use harness::{accel, fetch, guest};
 use std::time::Instant;
 use suite::context::{Context, Outcome, Target};
+use suite::stock::{Series, StockKernels};
 use suite::table::{Firmware, SCENARIOS, Scenario};
 
 /// The options of `cargo xtask e2e`.
@@ -35,7 +38,9 @@ pub struct Options {
     /// Seed for the random purgatory address and the markers (default: from the clock).
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
-    /// Fetch both QEMU variants and the kernel and build the guest programs, then stop.
+    /// Fetch both QEMU variants and the kernels the runs boot (with --only,
+    /// the selected ones'), build the guest programs and, if a run boots
+    /// them, the patched kernels, then stop.
     #[arg(long)]
     pub prepare_only: bool,
 }
@@ -71,6 +76,19 @@ pub fn run(options: &Options) -> Result<()> {
     let root = project_root().join("target/e2e");
     std::fs::create_dir_all(root.join("logs"))?;
     let kernel = fetch::kernel(&root)?;
+    let wanted: Vec<Series> = selected
+        .iter()
+        .flat_map(|p| p.scenario.stock_kernels())
+        .collect();
+    let fetching = Instant::now();
+    let stock = StockKernels::fetch(&root, &kernel, &wanted)?;
+    if !wanted.is_empty() {
+        println!(
+            "e2e: stock kernels ({}) ready in {:.1} s",
+            stock.describe().join(", "),
+            fetching.elapsed().as_secs_f64()
+        );
+    }
     let programs = guest::build(&root)?;
     if selected.iter().any(|p| p.scenario.needs_patched_kernels()) {
         suite::launch::kexec_file::prepare()?;
@@ -150,6 +168,7 @@ pub fn run(options: &Options) -> Result<()> {
     let context = Context {
         root: root.clone(),
         kernel,
+        stock,
         programs,
         seed,
         ovmf,

@@ -23,6 +23,9 @@
 mod config;
 mod source;
 
+// The e2e suite fetches its stock 7.3 kernel from the same suite.
+pub use source::SUITE;
+
 use crate::apt;
 use crate::build::EMBEDDED_PATH;
 use crate::cmd::{self, project_root};

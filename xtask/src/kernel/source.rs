@@ -16,7 +16,7 @@ use std::process::{Command, Stdio};
 /// The package whose `/usr/src/linux-source-7.3.tar.xz` is the source.
 pub const PACKAGE: &str = "linux-source-7.3";
 /// The Debian suite that has it: trixie's backports (the system is bookworm).
-const SUITE: &str = "trixie-backports";
+pub const SUITE: &str = "trixie-backports";
 /// Names the package version the tree was unpacked from.
 const SOURCE_STAMP: &str = ".xtask-source";
 /// Copies of the applied patches, in order.

@@ -1,5 +1,6 @@
 //! What every run is given and what it gives back.
 
+use super::stock::StockKernels;
 use super::table::{Firmware, Scenario};
 use crate::e2e::harness::fetch::{Kernel, Ovmf, Qemu};
 use crate::e2e::harness::guest::Programs;
@@ -17,6 +18,8 @@ use std::time::Duration;
 pub struct Context {
     pub root: PathBuf,
     pub kernel: Kernel,
+    /// Debian's stock kernels the selected kernel-matrix runs boot.
+    pub stock: StockKernels,
     pub programs: Programs,
     pub seed: u64,
     /// The UEFI firmware, fetched when a selected run boots through it.

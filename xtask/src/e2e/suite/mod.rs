@@ -2,12 +2,14 @@
 //! ([`table`]), the serial log's [`vocabulary`] (what the guests, the tool,
 //! the kernel and the purgatory print), one judge per kind of run
 //! ([`judge`]), and how each kind is booted ([`launch`]), with the broken
-//! purgatories of the patched-kernel runs ([`bad_purgatory`]).
+//! purgatories of the patched-kernel runs ([`bad_purgatory`]) and Debian's
+//! stock kernels of the kernel matrix ([`stock`]).
 
 pub mod bad_purgatory;
 pub mod context;
 pub mod judge;
 pub mod launch;
+pub mod stock;
 pub mod table;
 pub mod vocabulary;
 
@@ -21,5 +23,7 @@ pub fn run(scenario: &Scenario, ctx: &Context, target: &Target) -> Result<Outcom
         Kind::KexecLoad(load) => launch::kexec_load::run(scenario, load, ctx, target),
         Kind::KexecFile(case) => launch::kexec_file::run(scenario, case, ctx, target),
         Kind::Kdump(case) => launch::kdump::run(scenario, case, ctx, target),
+        Kind::Matrix(case) => launch::matrix::run(scenario, case, ctx, target),
+        Kind::Kho(case) => launch::kho::run(scenario, case, ctx, target),
     }
 }

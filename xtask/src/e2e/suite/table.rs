@@ -22,7 +22,21 @@
 //! `--noefi` placement low in OVMF's fragmented map on QEMU 10, Linux's own
 //! `kexec_file_load` through our purgatory, the lockdown refusal, and the
 //! probe's hand-off state.
+//!
+//! The kernel matrix runs `kexec-load` between Debian's stock kernels (see
+//! [`Series`]): the first kernel's `kexec_load` and page tables, the second's
+//! entry. 6.12 to 6.12 is `kernel-to-kernel`; 7.3 as the first kernel loads
+//! each series (x86's `relocate_kernel`, which hands over to the purgatory,
+//! was reworked in 6.15: its own GDT and IDT, CR4 handled anew), and
+//! 6.12 loads the oldest and the newest, so every series is a first or a
+//! second kernel with each other one somewhere. They run on QEMU 10, the SHA-NI
+//! path a modern CPU takes, and 7.3 to 7.3 on QEMU 7.2 too, for the software
+//! path under the newest first kernel; the register probe checks the hand-off
+//! under a 7.3 first kernel, above 4 GiB, where the first kernel's identity map
+//! must reach. The `kho-*` runs are KHO kexecs by the patched 7.3's own
+//! `kexec_file_load`, which upstream leaves unverified ([`Kho`]).
 
+use super::stock::Series::{self, Linux6_1, Linux6_12, Linux7_3};
 use crate::e2e::harness::variant::Variant;
 use purgatory_abi::FailurePolicy;
 
@@ -57,6 +71,11 @@ pub enum Kind {
     /// A crash kernel is loaded, the first kernel crashes, and the capture
     /// kernel reads its dump.
     Kdump(Kdump),
+    /// `kexec-load` from one of Debian's stock kernels into another, or into
+    /// the register probe.
+    Matrix(Matrix),
+    /// A KHO kexec by the patched 7.3's `kexec_file_load`.
+    Kho(Kho),
 }
 
 /// A kdump run: who loads the crash kernel, where the first kernel reserves
@@ -88,6 +107,44 @@ pub enum Reservation {
     /// `crashkernel=256M,high` on 6 GiB: above 4 GiB, with 256 MiB more
     /// below for the capture kernel's DMA.
     Above4G,
+}
+
+/// A run of the kernel matrix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Matrix {
+    /// The kernel QEMU boots, which runs `kexec-load`.
+    pub first: Series,
+    pub next: Next,
+}
+
+/// What the first kernel of the matrix loads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Next {
+    /// A second kernel, verified, which must boot and be this series.
+    Kernel(Series),
+    /// The register probe, with the purgatory placed so.
+    Probe(Placement),
+}
+
+/// A KHO kexec (`kho=on`, upstream's `test_kho` preserving state in the first
+/// kernel and restoring it in the second), which 7.3 leaves unverified unless
+/// `kexec_file.verify=always` (patch 0006) keeps the check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Kho {
+    /// `kexec_file.verify=always`; else the default, `auto`.
+    pub always: bool,
+    pub purgatory: Watched,
+}
+
+/// Which of our purgatories runs, and so what it can show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Watched {
+    /// The one the `embedded` kernel carries: silent under Linux's loader,
+    /// which never sets its console.
+    Embedded,
+    /// A copy with its console on COM1, read by the `builtin` kernel from
+    /// `kexec_file.purgatory=`: it says how many segments it verifies.
+    Console,
 }
 
 /// What `kexec-load` loads, and so which judge decides.
@@ -188,11 +245,24 @@ impl Scenario {
         matches!(
             self.kind,
             Kind::KexecFile(_)
+                | Kind::Kho(_)
                 | Kind::Kdump(Kdump {
                     loader: CrashLoader::KexecFile,
                     ..
                 })
         )
+    }
+
+    /// The stock kernels it boots besides the default one.
+    pub fn stock_kernels(&self) -> Vec<Series> {
+        match self.kind {
+            Kind::Matrix(Matrix {
+                first,
+                next: Next::Kernel(second),
+            }) => vec![first, second],
+            Kind::Matrix(Matrix { first, .. }) => vec![first],
+            _ => Vec::new(),
+        }
     }
 
     /// The run's name: `<scenario>@<variant>`.
@@ -427,6 +497,72 @@ pub const SCENARIOS: &[Scenario] = &[
         firmware: Firmware::Uefi,
     },
     Scenario {
+        name: "kexec-load-6.12-to-6.1",
+        about: "Debian's 6.12 kexec_loads bookworm's 6.1 through the purgatory; the second banner is 6.1's",
+        kind: kernels(Linux6_12, Linux6_1),
+        firmware: Firmware::Bios,
+        variants: QEMU10,
+    },
+    Scenario {
+        name: "kexec-load-6.12-to-7.3",
+        about: "Debian's 6.12 kexec_loads trixie-backports' 7.3; the second banner is 7.3's",
+        kind: kernels(Linux6_12, Linux7_3),
+        firmware: Firmware::Bios,
+        variants: QEMU10,
+    },
+    Scenario {
+        name: "kexec-load-7.3-to-6.12",
+        about: "Debian's 7.3 as the first kernel (x86's relocate_kernel reworked since 6.15) kexec_loads 6.12",
+        kind: kernels(Linux7_3, Linux6_12),
+        firmware: Firmware::Bios,
+        variants: QEMU10,
+    },
+    Scenario {
+        name: "kexec-load-7.3-to-7.3",
+        about: "Debian's 7.3 kexec_loads itself, on both hash paths",
+        kind: kernels(Linux7_3, Linux7_3),
+        firmware: Firmware::Bios,
+        variants: BOTH,
+    },
+    Scenario {
+        name: "kexec-load-7.3-to-6.1",
+        about: "Debian's 7.3 kexec_loads 6.1: the newest first kernel, the oldest second",
+        kind: kernels(Linux7_3, Linux6_1),
+        firmware: Firmware::Bios,
+        variants: QEMU10,
+    },
+    Scenario {
+        name: "probe-7.3-above-4g",
+        about: "register probe under Debian's 7.3 as the first kernel; purgatory above 4 GiB",
+        kind: Kind::Matrix(Matrix {
+            first: Linux7_3,
+            next: Next::Probe(Placement::Above4G),
+        }),
+        firmware: Firmware::Bios,
+        variants: QEMU10,
+    },
+    Scenario {
+        name: "kho-7.3",
+        about: "a KHO kexec (kho=on, upstream's test_kho) through the embedded purgatory: placed in KHO scratch, state restored",
+        kind: kho(false, Watched::Embedded),
+        firmware: Firmware::Bios,
+        variants: QEMU10,
+    },
+    Scenario {
+        name: "kho-7.3-verify-skipped",
+        about: "the same with our purgatory's console on: by default 7.3 leaves it 0 segments to verify",
+        kind: kho(false, Watched::Console),
+        firmware: Firmware::Bios,
+        variants: QEMU10,
+    },
+    Scenario {
+        name: "kho-7.3-verify-always",
+        about: "a KHO kexec with kexec_file.verify=always: every segment verified, the KHO state still restored",
+        kind: kho(true, Watched::Console),
+        firmware: Firmware::Bios,
+        variants: QEMU10,
+    },
+    Scenario {
         name: "kexec-file-kdump",
         about: "patched Linux kexec_file_loads a crash kernel (KEXEC_FILE_ON_CRASH) through our embedded purgatory; after a panic the capture /init reads the marker back from /proc/vmcore",
         kind: Kind::Kdump(Kdump {
@@ -460,6 +596,18 @@ const fn handover(placement: Placement, noefi: bool) -> Kind {
     Kind::KexecLoad(Load::Handover { placement, noefi })
 }
 
+/// `first` loads `second` with `kexec-load`.
+const fn kernels(first: Series, second: Series) -> Kind {
+    Kind::Matrix(Matrix {
+        first,
+        next: Next::Kernel(second),
+    })
+}
+
+const fn kho(always: bool, purgatory: Watched) -> Kind {
+    Kind::Kho(Kho { always, purgatory })
+}
+
 /// The probe on the path the variant's CPU decides.
 const fn probe(placement: Placement) -> Kind {
     Kind::KexecLoad(Load::Probe {
@@ -467,6 +615,10 @@ const fn probe(placement: Placement) -> Kind {
         software_sha256: false,
     })
 }
+
+#[cfg(test)]
+#[path = "table_matrix_tests.rs"]
+mod matrix_tests;
 
 #[cfg(test)]
 mod tests {

@@ -6,8 +6,8 @@ use crate::e2e::harness::variant::Variant;
 use crate::e2e::suite::table::{HIGH_MEMORY, Placement};
 use crate::e2e::suite::vocabulary::guest::{QEMU_STATUS_FAIL, QEMU_STATUS_PASS};
 use crate::e2e::suite::vocabulary::plan::Plan;
-use crate::e2e::suite::vocabulary::purgatory;
-use purgatory_abi::HashPath;
+use crate::e2e::suite::vocabulary::purgatory::{self, Expected};
+use purgatory_abi::{HashPath, ShaRegions};
 
 /// Where placements above and below 4 GiB part.
 pub const FOUR_GIB: u64 = 1 << 32;
@@ -116,10 +116,31 @@ pub fn loader_path(plan: &Plan, expect: &Expect) -> Result<HashPath, String> {
 /// The purgatory's console for a load it passes (see
 /// [`purgatory::passing`]), with the TSC ticks it spent, which must be some.
 pub fn console_passed(serial: &str, plan: &Plan, target: u64) -> Result<String, String> {
-    let values = purgatory::check(
-        &purgatory::printed(serial),
-        &purgatory::passing(plan, target)?,
-    )?;
+    let expected = purgatory::passing(plan, target)?;
+    said(serial, &expected, &plan.regions()?, plan.hash, target)
+}
+
+/// The purgatory's console for a load of `regions` it passes on `path` (see
+/// [`purgatory::passing_regions`]), likewise.
+pub fn console_verified(
+    serial: &str,
+    regions: &ShaRegions,
+    path: HashPath,
+    target: u64,
+) -> Result<String, String> {
+    let expected = purgatory::passing_regions(regions, path, target);
+    said(serial, &expected, regions, path, target)
+}
+
+/// The `expected` lines of a passing load, checked, and what they said.
+fn said(
+    serial: &str,
+    expected: &[Expected],
+    regions: &ShaRegions,
+    path: HashPath,
+    target: u64,
+) -> Result<String, String> {
+    let values = purgatory::check(&purgatory::printed(serial), expected)?;
     let ticks = values
         .iter()
         .flatten()
@@ -128,9 +149,9 @@ pub fn console_passed(serial: &str, plan: &Plan, target: u64) -> Result<String, 
         .ok_or("the purgatory's verification took 0 TSC ticks")?;
     Ok(format!(
         "purgatory said: {} segments, {} bytes on the {} path in {ticks} TSC ticks, jumping to {target:#x}",
-        plan.verified().count(),
-        plan.covered(),
-        plan.hash.name()
+        regions.iter().filter(|region| region.len != 0).count(),
+        purgatory::covered(regions),
+        path.name()
     ))
 }
 

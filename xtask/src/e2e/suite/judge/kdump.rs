@@ -70,7 +70,7 @@ pub fn file_capture(
     on_its_side(reserved, reservation)?;
     let segments: Vec<_> = file_segments(serial)
         .into_iter()
-        .map(|(start, end)| Span::new(start, end))
+        .map(|s| Span::new(s.mem, s.mem + s.memsz))
         .collect();
     if let Some(outside) = segments.iter().find(|s| !reserved.contains(s)) {
         return Err(format!(

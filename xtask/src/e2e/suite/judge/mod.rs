@@ -8,15 +8,19 @@
 //! register probe's hand-off; [`kexec_file`]: the patched kernels' own
 //! loader; [`uefi`]: a second kernel's EFI, ACPI and RNG seed after a UEFI
 //! boot; [`lockdown`]: the loader's refusal on a locked-down kernel;
-//! [`kdump`]: a crash kernel reads the dump, or is refused on the panic.
-//! [`common`] holds what they share.
+//! [`matrix`]: the kernels a kernel-matrix run booted; [`kho`]: a KHO kexec,
+//! which 7.3 leaves unverified unless told otherwise; [`kdump`]: a crash
+//! kernel reads the dump, or is refused on the panic. [`common`] holds what
+//! they share.
 
 pub mod boot;
 pub mod common;
 pub mod fault;
 pub mod kdump;
 pub mod kexec_file;
+pub mod kho;
 pub mod lockdown;
+pub mod matrix;
 pub mod nmi;
 pub mod probe;
 pub mod refusal;

@@ -6,17 +6,15 @@
 //! the kernel logs where it put the purgatory and the entry point it
 //! computed, and reboots into the loaded image: the same kernel, with the
 //! stage-2 `/init`. Broken purgatories come from
-//! [`bad_purgatory`](crate::e2e::suite::bad_purgatory). Booted through UEFI,
-//! the kernel hands its EFI state on itself, and the second `/init` reports
-//! what arrived.
+//! [`bad_purgatory`](crate::e2e::suite::bad_purgatory).
 
 use super::watch::init_verdict;
 use crate::build::EMBEDDED_PATH;
 use crate::cmd::project_root;
 use crate::e2e::harness::guest;
-use crate::e2e::harness::qemu::{self, Machine, Pflash};
+use crate::e2e::harness::qemu::{self, Machine, Pflash, Run};
 use crate::e2e::suite::bad_purgatory;
-use crate::e2e::suite::context::{Context, Outcome, Target};
+use crate::e2e::suite::context::{Context, Outcome, RunFiles, Target};
 use crate::e2e::suite::judge::kexec_file::{self, Load};
 use crate::e2e::suite::judge::uefi;
 use crate::e2e::suite::table::{Firmware, KexecFile, Scenario};
@@ -25,7 +23,7 @@ use crate::e2e::suite::vocabulary::linux::{REGS_SIZE_MISMATCH, TWO_PROGRAM_HEADE
 use crate::kernel::Kernels;
 use anyhow::{Result, anyhow};
 use e2e_protocol::protocol::{PARAM_MARKER, PARAM_STAGE, PARAM_UEFI};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -49,6 +47,78 @@ pub fn prepare() -> Result<()> {
     let kernels = kernels()?;
     eprintln!("e2e: patched kernels ready: {}", kernels.description);
     Ok(())
+}
+
+/// The second kernel's command line: stage 2, with the run's marker.
+pub fn stage2_append(token: &str) -> String {
+    format!(
+        "console=ttyS0 earlyprintk=serial,ttyS0,115200 panic=-1 {PARAM_STAGE}=2 {PARAM_MARKER}={token}"
+    )
+}
+
+/// The first kernel's parameter that makes it read `purgatory` of [`stage1`].
+/// A module-style name: init/main.c drops unknown `kexec*` parameters.
+pub fn purgatory_param() -> String {
+    format!("kexec_file.purgatory=/boot/{GUEST_PURGATORY}")
+}
+
+/// The stage-1 image of a patched-kernel run, written in the run's work
+/// directory: `kexec-file-load` loads `kernel` with the stage-2 image and
+/// the command line `append2`; `purgatory` is the file [`purgatory_param`]
+/// names.
+pub fn stage1(
+    ctx: &Context,
+    files: &RunFiles,
+    kernel: &Path,
+    append2: &str,
+    purgatory: Option<&[u8]>,
+) -> Result<PathBuf> {
+    let stage2 = files.work.join("stage2.cpio");
+    guest::stage2_initramfs(&stage2, &ctx.programs, None, &[])?;
+    let args = [
+        "/boot/bzImage",
+        "--initrd",
+        "/boot/stage2.cpio",
+        "--append",
+        append2,
+        "--debug",
+    ]
+    .map(String::from);
+    let guest_file = files.work.join(GUEST_PURGATORY);
+    let mut boot_files: Vec<(&str, &Path)> = vec![("bzImage", kernel), ("stage2.cpio", &stage2)];
+    if let Some(bytes) = purgatory {
+        std::fs::write(&guest_file, bytes)?;
+        boot_files.push((GUEST_PURGATORY, &guest_file));
+    }
+    let stage1 = files.work.join("stage1.cpio");
+    let loader = &ctx.programs.kexec_file_load;
+    guest::stage1_initramfs(&stage1, &ctx.programs, loader, &args, &boot_files)?;
+    Ok(stage1)
+}
+
+/// Boots `kernel` with `memory` of RAM, the `stage1` image and the command
+/// line `append`, until the `/init`s' verdict.
+pub fn boot(
+    target: &Target,
+    kernel: &Path,
+    stage1: &Path,
+    append: &str,
+    memory: &str,
+    firmware: Option<Pflash<'_>>,
+    log: &Path,
+) -> Result<Run> {
+    let machine = Machine {
+        qemu: &target.qemu,
+        accel: target.accel,
+        firmware,
+        memory,
+        cpus: 1,
+        kernel,
+        initrd: stage1,
+        append,
+        extra_args: &[],
+    };
+    qemu::run(&machine, &init_verdict(Duration::from_secs(120)), log)
 }
 
 /// The refusal a case expects: the checker's rules and the kernel's line.
@@ -88,69 +158,36 @@ pub fn run(
     let kernels = kernels()?;
     let files = ctx.run_files(scenario, target)?;
     let ours = std::fs::read(project_root().join(EMBEDDED_PATH))?;
-    let stage2 = files.work.join("stage2.cpio");
-    guest::stage2_initramfs(&stage2, &ctx.programs, None, &[])?;
     let kernel = match case {
         KexecFile::Embedded | KexecFile::EmbeddedAbove4G => &kernels.embedded.bzimage,
         _ => &kernels.builtin.bzimage,
     };
+    let file = purgatory_file(case, &ours)?;
+    let purgatory = file.as_ref().map(|(bytes, _)| bytes.as_slice());
     let uefi = scenario.firmware == Firmware::Uefi;
-    let mut append2 = format!(
-        "console=ttyS0 earlyprintk=serial,ttyS0,115200 panic=-1 {PARAM_STAGE}=2 {PARAM_MARKER}={}",
-        files.token
-    );
+    let mut append2 = stage2_append(&files.token);
     if uefi {
         append2.push_str(&format!(" {PARAM_UEFI}=1"));
     }
-    let args = [
-        "/boot/bzImage",
-        "--initrd",
-        "/boot/stage2.cpio",
-        "--append",
-        &append2,
-        "--debug",
-    ]
-    .map(String::from);
-    let file = purgatory_file(case, &ours)?;
-    let guest_file = files.work.join(GUEST_PURGATORY);
-    let mut boot_files: Vec<(&str, &Path)> = vec![("bzImage", kernel), ("stage2.cpio", &stage2)];
-    if let Some((bytes, _)) = &file {
-        std::fs::write(&guest_file, bytes)?;
-        boot_files.push((GUEST_PURGATORY, &guest_file));
-    }
-    let stage1 = files.work.join("stage1.cpio");
-    let loader = &ctx.programs.kexec_file_load;
-    guest::stage1_initramfs(&stage1, &ctx.programs, loader, &args, &boot_files)?;
-
+    let stage1 = stage1(ctx, &files, kernel, &append2, purgatory)?;
     let mut append = format!("console=ttyS0 panic=-1 {PARAM_STAGE}=1");
     if file.is_some() {
-        // A module-style name: init/main.c drops unknown `kexec*` parameters.
-        append.push_str(&format!(" kexec_file.purgatory=/boot/{GUEST_PURGATORY}"));
+        append.push(' ');
+        append.push_str(&purgatory_param());
     }
-    let flash = ctx.flash(scenario.firmware, &files.work)?;
-    let machine = Machine {
-        qemu: &target.qemu,
-        accel: target.accel,
-        firmware: flash.as_ref().map(|flash| Pflash {
-            code: &flash.code,
-            vars: &flash.vars,
-        }),
-        // QEMU's pc machine puts 3 GiB below the PCI hole, the rest above 4 GiB.
-        memory: if case == KexecFile::EmbeddedAbove4G {
-            "6G"
-        } else {
-            "2G"
-        },
-        cpus: 1,
-        kernel,
-        initrd: &stage1,
-        append: &append,
-        extra_args: &[],
+    // QEMU's pc machine puts 3 GiB below the PCI hole, the rest above 4 GiB.
+    let memory = if case == KexecFile::EmbeddedAbove4G {
+        "6G"
+    } else {
+        "2G"
     };
-    let run = qemu::run(
-        &machine,
-        &init_verdict(Duration::from_secs(120)),
-        &files.log,
+    let flash = ctx.flash(scenario.firmware, &files.work)?;
+    let firmware = flash.as_ref().map(|flash| Pflash {
+        code: &flash.code,
+        vars: &flash.vars,
+    });
+    let run = boot(
+        target, kernel, &stage1, &append, memory, firmware, &files.log,
     )?;
     let verdict = match refusal(case) {
         Some((_, message)) => kexec_file::refusal(&run, message),

@@ -5,8 +5,9 @@
 
 use super::high_memory;
 use super::watch::init_verdict;
+use crate::e2e::harness::fetch::Kernel;
 use crate::e2e::harness::guest;
-use crate::e2e::harness::qemu::{self, Machine, Pflash, Watch};
+use crate::e2e::harness::qemu::{self, Machine, Pflash, Run, Watch};
 use crate::e2e::suite::context::{Context, Outcome, RunFiles, Target};
 use crate::e2e::suite::judge::common::Expect;
 use crate::e2e::suite::judge::{boot, fault, lockdown, probe, refusal, uefi};
@@ -23,12 +24,34 @@ use purgatory_abi::FailurePolicy;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+/// The kernel QEMU boots and the one `kexec-load` loads in it.
+#[derive(Debug, Clone, Copy)]
+pub struct Pair<'a> {
+    pub first: &'a Kernel,
+    pub second: &'a Kernel,
+}
+
 /// Prepares the images, boots, and judges the log.
 pub fn run(scenario: &Scenario, load: Load, ctx: &Context, target: &Target) -> Result<Outcome> {
+    let kernels = Pair {
+        first: &ctx.kernel,
+        second: &ctx.kernel,
+    };
+    Ok(boot(scenario, load, kernels, ctx, target)?.0)
+}
+
+/// [`run`] between `kernels`, with the run for what else its caller judges.
+pub fn boot(
+    scenario: &Scenario,
+    load: Load,
+    kernels: Pair<'_>,
+    ctx: &Context,
+    target: &Target,
+) -> Result<(Outcome, Run)> {
     let files = ctx.run_files(scenario, target)?;
     let stage1 = files.work.join("stage1.cpio");
     let args = kexec_args(load, ctx, &files)?;
-    let boot_files = boot_files(load, ctx, &files.work);
+    let boot_files = boot_files(load, ctx, kernels.second, &files.work);
     let boot_files: Vec<_> = boot_files.iter().map(|(n, p)| (*n, p.as_path())).collect();
     let programs = &ctx.programs;
     guest::stage1_initramfs(&stage1, programs, &programs.kexec_load, &args, &boot_files)?;
@@ -74,7 +97,7 @@ pub fn run(scenario: &Scenario, load: Load, ctx: &Context, target: &Target) -> R
         }),
         memory,
         cpus: 1,
-        kernel: &ctx.kernel.vmlinuz,
+        kernel: &kernels.first.vmlinuz,
         initrd: &stage1,
         append: &append,
         extra_args: &extra_args,
@@ -101,7 +124,7 @@ pub fn run(scenario: &Scenario, load: Load, ctx: &Context, target: &Target) -> R
         Load::LockedDown => lockdown::judge(&run),
     };
     let text = std::fs::read_to_string(&files.log).unwrap_or_default();
-    Ok(Outcome {
+    let outcome = Outcome {
         passed: verdict.is_ok(),
         summary: verdict.unwrap_or_else(|why| why),
         evidence: evidence::kexec_load(&text, matches!(load, Load::Probe { .. })),
@@ -111,7 +134,8 @@ pub fn run(scenario: &Scenario, load: Load, ctx: &Context, target: &Target) -> R
         handover: evidence::handover(&text),
         probe_cr: probe_cr(&run.serial),
         kdump: None,
-    })
+    };
+    Ok((outcome, run))
 }
 
 /// The guest's verdicts end the run; a purgatory that halts ends it on its
@@ -148,15 +172,20 @@ fn watch(load: Load) -> Watch {
     watch
 }
 
-/// The `/boot` files of the stage-1 image.
-fn boot_files(load: Load, ctx: &Context, work: &Path) -> Vec<(&'static str, PathBuf)> {
+/// The `/boot` files of the stage-1 image (`second` is the kernel to load).
+fn boot_files(
+    load: Load,
+    ctx: &Context,
+    second: &Kernel,
+    work: &Path,
+) -> Vec<(&'static str, PathBuf)> {
     match load {
         Load::Boot(_)
         | Load::Refusal(_)
         | Load::Fault(_)
         | Load::Handover { .. }
         | Load::LockedDown => vec![
-            ("vmlinuz", ctx.kernel.vmlinuz.clone()),
+            ("vmlinuz", second.vmlinuz.clone()),
             ("stage2.cpio", work.join("stage2.cpio")),
         ],
         Load::Probe { .. } => vec![("probe.bin", ctx.programs.probe.clone())],

@@ -2,13 +2,13 @@
 //! hash path, the time from the jump to the next image.
 
 use super::guest::{
-    BIG_OK, INIT_PASS, PROBE_CPU, PROBE_CR, PROBE_GDT, PROBE_IDT, PROBE_PASS, PROBE_PATH,
-    PROBE_REACHED, PROBE_XMM, REFUSED, STAGE1, STAGE2, probe_path,
+    BIG_OK, INIT_PASS, KHO_IN, KHO_OUT, PROBE_CPU, PROBE_CR, PROBE_GDT, PROBE_IDT, PROBE_PASS,
+    PROBE_PATH, PROBE_REACHED, PROBE_XMM, REFUSED, STAGE1, STAGE2, probe_path,
 };
 use super::kdump::{CAPTURE, CRASHING, VMCORE};
 use super::linux::{
-    BANNER, COMMAND_LINE, FILE_LOAD, LOADED_PURGATORY_AT, PANIC, STARTING_NEW_KERNEL, purgatory_at,
-    segment_line,
+    BANNER, COMMAND_LINE, FILE_LOAD, KEEPING_VERIFICATION, KHO_EXEC_FROM, KHO_RESTORED,
+    LOADED_PURGATORY_AT, PANIC, STARTING_NEW_KERNEL, purgatory_at, segment_line,
 };
 use super::plan;
 use super::purgatory::prefix;
@@ -81,6 +81,24 @@ pub fn kdump(log: &str) -> Vec<String> {
 /// The serial lines of a `kexec_file_load` run that show the load and the
 /// hand-over.
 pub fn kexec_file(serial: &str) -> Vec<String> {
+    kexec_file_and(serial, &[])
+}
+
+/// Those of a KHO run: also KHO's scratch areas, the state handed over and
+/// restored, and `verify=always`.
+pub fn kho(serial: &str) -> Vec<String> {
+    let markers = [
+        KHO_OUT,
+        KHO_IN,
+        KHO_RESTORED,
+        KHO_EXEC_FROM,
+        KEEPING_VERIFICATION,
+    ];
+    kexec_file_and(serial, &markers)
+}
+
+/// [`kexec_file`]'s lines and those with any of `more`.
+fn kexec_file_and(serial: &str, more: &[&str]) -> Vec<String> {
     let purgatory_segment = purgatory_at(serial).map(segment_line);
     let markers = [
         "purgatory",
@@ -90,6 +108,7 @@ pub fn kexec_file(serial: &str) -> Vec<String> {
         REFUSED,
         STAGE2,
     ];
+    let markers: Vec<&str> = markers.iter().chain(more).copied().collect();
     pick(serial, |line, banners| {
         let wanted = markers.iter().any(|text| line.contains(text))
             || purgatory_segment

@@ -1,14 +1,17 @@
 //! What the guests print: the `/init`s' markers (the protocol crate's), the
-//! register probe's findings and `kexec-file-load`'s refusal, read into
-//! values.
+//! register probe's findings, `kexec-file-load`'s refusal and what a KHO
+//! run's `/init`s saw of KHO, read into values.
 
 use crate::e2e::harness::log::hex_number;
 use crate::e2e::harness::qemu::ControlRegisters;
+pub use e2e_protocol::kho::{IN as KHO_IN, OUT as KHO_OUT, TEST_SUBTREE as KHO_TEST_SUBTREE};
+use e2e_protocol::kho::{SCRATCH, SUBTREES};
 pub use e2e_protocol::protocol::{
     BIG_OK, INIT_FAIL, INIT_PASS, PROBE_CPU, PROBE_CR, PROBE_FAIL, PROBE_GDT, PROBE_IDT,
     PROBE_PASS, PROBE_PATH, QEMU_STATUS_FAIL, QEMU_STATUS_PASS, STAGE2,
 };
 use purgatory_abi::HashPath;
+use std::ops::Range;
 
 /// The stage-1 `/init`'s line before it runs the loader.
 pub const STAGE1: &str = "E2E-STAGE1";
@@ -82,6 +85,47 @@ pub fn probe_table(serial: &str, marker: &str) -> Option<TableRegister> {
     })
 }
 
+/// What a KHO run's stage-1 `/init` saw before the kexec.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KhoOut<'a> {
+    /// KHO's scratch areas.
+    pub scratch: Vec<Range<u64>>,
+    /// The subtrees the first kernel hands over.
+    pub subtrees: Vec<&'a str>,
+}
+
+/// The value after `key` on the first line with `marker`.
+fn field<'a>(serial: &'a str, marker: &str, key: &str) -> Option<&'a str> {
+    serial.lines().find_map(|line| {
+        let rest = line.split_once(marker)?.1;
+        let at = rest.find(key)? + key.len();
+        Some(rest[at..].split_whitespace().next().unwrap_or_default())
+    })
+}
+
+/// Stage 1's `E2E-KHO-OUT` line.
+pub fn kho_out(serial: &str) -> Option<KhoOut<'_>> {
+    let scratch = field(serial, KHO_OUT, SCRATCH)?
+        .split(',')
+        .map(|area| {
+            let (start, len) = area.split_once('+')?;
+            let start = hex_number(start)?;
+            Some(start..start.checked_add(hex_number(len)?)?)
+        })
+        .collect::<Option<Vec<_>>>()?;
+    let subtrees = list(field(serial, KHO_OUT, SUBTREES)?);
+    Some(KhoOut { scratch, subtrees })
+}
+
+/// The subtrees stage 2's `E2E-KHO-IN` line names.
+pub fn kho_in(serial: &str) -> Option<Vec<&str>> {
+    field(serial, KHO_IN, SUBTREES).map(list)
+}
+
+fn list(names: &str) -> Vec<&str> {
+    names.split(',').filter(|name| !name.is_empty()).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,6 +162,22 @@ mod tests {
         assert_eq!(probe_table("PROBE-IDT: base=0x1", PROBE_IDT), None);
         assert_eq!(probe_path("PROBE-PATH: avx ok"), None);
         assert_eq!(probe_sha_ni("PROBE-CPU: sha_ni maybe"), None);
+    }
+
+    #[test]
+    fn the_kho_lines_are_read() {
+        let serial = "E2E-KHO-OUT: scratch=0x1000000+0x2000000,0x40000000+0x8000000 subtrees=kho_test\r\n\
+            E2E-KHO-IN: subtrees=kexec-metadata,kho_test\r\n";
+        let out = kho_out(serial).unwrap();
+        assert_eq!(
+            out.scratch,
+            [0x100_0000..0x300_0000, 0x4000_0000..0x4800_0000]
+        );
+        assert_eq!(out.subtrees, ["kho_test"]);
+        assert_eq!(kho_in(serial), Some(vec!["kexec-metadata", "kho_test"]));
+        assert_eq!(kho_in("E2E-KHO-IN: subtrees=\n"), Some(vec![]));
+        assert_eq!(kho_out("E2E-KHO-OUT: scratch=0x1+zz subtrees=a"), None);
+        assert_eq!(kho_out("nothing"), None);
     }
 
     #[test]

@@ -30,6 +30,15 @@ pub fn banners(serial: &str) -> usize {
     serial.matches(BANNER).count()
 }
 
+/// The release each banner names (`Linux version 7.3.4+deb13-amd64 (…`), in
+/// boot order.
+pub fn banner_releases(serial: &str) -> Vec<&str> {
+    serial
+        .lines()
+        .filter_map(|line| line.split_once(BANNER)?.1.split_whitespace().next())
+        .collect()
+}
+
 /// Whether a kernel's command line, as it printed it, has `text`.
 pub fn command_line_has(serial: &str, text: &str) -> bool {
     serial
@@ -49,8 +58,6 @@ pub const LOADED_ELF_HEADERS: &str = "Loaded ELF headers at";
 /// Every kernel booted with `crashkernel=` says where it reserved:
 /// `crashkernel reserved: 0x… - 0x… (256 MB)` (the end exclusive).
 const CRASHKERNEL_RESERVED: &str = "crashkernel reserved:";
-/// A segment of the list `KEXEC_FILE_DEBUG` prints.
-const SEGMENT: &str = "kexec_file: segment[";
 /// The patched kernel reads a purgatory from `kexec_file.purgatory=`.
 pub const TESTING_FILE: &str = "kexec_file: purgatory: testing ";
 /// The patched kernel's refusal of a purgatory with a second program header.
@@ -58,6 +65,17 @@ pub const TWO_PROGRAM_HEADERS: &str =
     "kexec_file: purgatory: 2 program headers, a linked purgatory must have exactly one PT_LOAD";
 /// Its refusal of an `entry64_regs` of the RFC's 128 bytes.
 pub const REGS_SIZE_MISMATCH: &str = "kexec_file: symbol entry64_regs size mismatch: 128 bytes in the purgatory, the loader expects 136";
+
+/// Where bzImage64's `kexec_file_load` put the kernel (with `KEXEC_FILE_DEBUG`).
+pub const LOADED_KERNEL_AT: &str = "Loaded 64bit kernel at";
+/// Patch 0006's line when `kexec_file.verify=always` kept a check upstream
+/// would skip.
+pub const KEEPING_VERIFICATION: &str =
+    "kexec_file: keeping checksum verification: kexec_file.verify=always";
+/// Upstream's `test_kho` in a kernel that was handed its state.
+pub const KHO_RESTORED: &str = "test_kho: KHO restore succeeded";
+/// KHO in a kernel it handed over to: which kernel did (`exec from: <release>`).
+pub const KHO_EXEC_FROM: &str = "KHO: exec from:";
 
 /// Where the patched kernel put the purgatory.
 pub fn purgatory_at(serial: &str) -> Option<u64> {
@@ -88,21 +106,38 @@ pub fn crashkernel_reserved(serial: &str) -> Option<(u64, u64)> {
     ))
 }
 
-/// Every segment `KEXEC_FILE_DEBUG` listed: `mem..mem + memsz`.
-pub fn file_segments(serial: &str) -> Vec<(u64, u64)> {
-    serial
-        .lines()
-        .filter(|line| line.contains(SEGMENT))
-        .filter_map(|line| {
-            let mem = hex_after(line, "mem=")?;
-            Some((mem, mem + hex_after(line, "memsz=")?))
-        })
-        .collect()
-}
-
 /// The segment list's line for the segment at `mem`.
 pub fn segment_line(mem: u64) -> String {
     format!("mem={mem:#x} ")
+}
+
+/// Where `kexec_file_load` put the kernel.
+pub fn kernel_at(serial: &str) -> Option<u64> {
+    hex_after(serial, LOADED_KERNEL_AT)
+}
+
+/// One entry of the segment list `kexec_file_load` logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileSegment {
+    pub mem: u64,
+    pub memsz: u64,
+}
+
+/// The segment list of the load, in its order: the lines before the jump.
+pub fn file_segments(serial: &str) -> Vec<FileSegment> {
+    let before = serial
+        .split_once(STARTING_NEW_KERNEL)
+        .map_or(serial, |(before, _)| before);
+    before
+        .lines()
+        .filter(|line| line.contains("kexec_file: segment["))
+        .filter_map(|line| {
+            Some(FileSegment {
+                mem: hex_after(line, "mem=")?,
+                memsz: hex_after(line, "memsz=")?,
+            })
+        })
+        .collect()
 }
 
 /// The `bufsz` of the segment at `mem` in the segment list.
@@ -133,7 +168,16 @@ mod tests {
         assert_eq!(elf_headers_at(CRASH_LOG), Some(0x6f00_0000));
         assert_eq!(
             file_segments(CRASH_LOG),
-            [(0x6f00_0000, 0x6f00_1000), (0x7eff_7000, 0x7f00_0000)]
+            [
+                FileSegment {
+                    mem: 0x6f00_0000,
+                    memsz: 0x1000
+                },
+                FileSegment {
+                    mem: 0x7eff_7000,
+                    memsz: 0x9000
+                }
+            ]
         );
         assert_eq!(file_load_entry(CRASH_LOG), Some(0x7eff_73c0));
         assert!(CRASH_LOG.contains(FILE_LOAD_CRASH));
@@ -144,6 +188,39 @@ mod tests {
         [    1.3] kexec-bzImage64: Loaded purgatory at 0x7ffd8000\n\
         [    1.4] kexec_file: segment[3]: buf=0x0000 bufsz=0x44a0 mem=0x7ffd8000 memsz=0x9000\n\
         [    1.5] kexec_file: kexec_file_load: type:0, start:0x7ffd83c0 head:0x1 flags:0x8\n";
+
+    #[test]
+    fn banners_name_releases() {
+        let serial = "[ 0.0] Linux version 7.3.4+deb13-amd64 (debian-kernel@lists.debian.org) #1\n\
+            x\n[ 0.0] Linux version 6.1.0-57-amd64 (d@l) #1 SMP\n";
+        assert_eq!(
+            banner_releases(serial),
+            ["7.3.4+deb13-amd64", "6.1.0-57-amd64"]
+        );
+    }
+
+    #[test]
+    fn the_segment_list_parses() {
+        let serial = format!(
+            "{LOG}\
+             [ 1.6] kexec_file: segment[0]: buf=0x0 bufsz=0x10 mem=0x1000 memsz=0x2000\n\
+             [ 1.7] kexec_core: Starting new kernel\n\
+             [ 0.1] kexec_file: segment[9]: buf=0x0 bufsz=0x10 mem=0x9000 memsz=0x1000\n"
+        );
+        assert_eq!(
+            file_segments(&serial),
+            [
+                FileSegment {
+                    mem: 0x7ffd_8000,
+                    memsz: 0x9000
+                },
+                FileSegment {
+                    mem: 0x1000,
+                    memsz: 0x2000
+                }
+            ]
+        );
+    }
 
     #[test]
     fn debug_lines_parse() {

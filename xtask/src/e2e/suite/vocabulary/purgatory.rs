@@ -11,7 +11,7 @@ use kexec_load::report::Corruption;
 use purgatory::regions::{Fault, Hashing, SegmentFault};
 use purgatory::report;
 use purgatory::trap::{PAGE_FAULT, Trap};
-use purgatory_abi::FailurePolicy;
+use purgatory_abi::{FailurePolicy, HashPath, ShaRegions};
 
 /// The page-fault error code of a read of a page that is not present, at
 /// CPL 0 (SDM vol. 3A, 4.7: P, W/R, U/S, RSVD and I/D all clear).
@@ -46,14 +46,27 @@ pub fn stopping(policy: FailurePolicy) -> String {
 /// path the plan announced), every byte hashed in some TSC ticks, the jump to
 /// `target`.
 pub fn passing(plan: &Plan, target: u64) -> Result<Vec<Expected>, String> {
-    Ok(vec![
-        started(plan)?,
-        verdict(plan, true),
+    Ok(passing_regions(&plan.regions()?, plan.hash, target))
+}
+
+/// A load it passes, from what it was given rather than a plan (Linux's own
+/// loader prints none): `regions` on `path`, the jump to `target`.
+pub fn passing_regions(regions: &ShaRegions, path: HashPath, target: u64) -> Vec<Expected> {
+    vec![
+        started(regions, path),
+        verdict(covered(regions), true),
         Expected {
             line: Template::rendered(|out| report::jumping(out, target)),
             what: format!("the jump to the hand-off target {target:#x}"),
         },
-    ])
+    ]
+}
+
+/// The bytes the region table covers.
+pub fn covered(regions: &ShaRegions) -> u64 {
+    regions
+        .iter()
+        .fold(0, |sum: u64, region| sum.saturating_add(region.len))
 }
 
 /// A load it refuses for the byte `kexec-load` flipped: what it verifies,
@@ -82,8 +95,8 @@ pub fn refusing(
         },
     };
     Ok(vec![
-        started(plan)?,
-        verdict(plan, false),
+        started(&plan.regions()?, plan.hash),
+        verdict(plan.covered(), false),
         Expected {
             line: Template::rendered(|out| report::segment_fault(out, &fault)),
             what: format!(
@@ -119,7 +132,7 @@ pub fn faulting(plan: &Plan, policy: FailurePolicy) -> Result<Vec<Expected>, Str
         cr2: Some(test.start),
     };
     Ok(vec![
-        started(plan)?,
+        started(&plan.regions()?, plan.hash),
         Expected {
             line: Template::rendered(|out| report::exception(out, &trap, Some(hashing))),
             what: format!(
@@ -134,21 +147,19 @@ pub fn faulting(plan: &Plan, policy: FailurePolicy) -> Result<Vec<Expected>, Str
     ])
 }
 
-fn started(plan: &Plan) -> Result<Expected, String> {
-    let regions = plan.regions()?;
-    Ok(Expected {
-        line: Template::rendered(|out| report::started(out, &regions, plan.hash)),
+fn started(regions: &ShaRegions, path: HashPath) -> Expected {
+    let count = regions.iter().filter(|region| region.len != 0).count();
+    Expected {
+        line: Template::rendered(|out| report::started(out, regions, path)),
         what: format!(
-            "what it verifies: the plan's {} segments, {} bytes, on the {} path",
-            plan.verified().count(),
-            plan.covered(),
-            plan.hash.name()
+            "what it verifies: {count} segments, {} bytes, on the {} path",
+            covered(regions),
+            path.name()
         ),
-    })
+    }
 }
 
-fn verdict(plan: &Plan, matched: bool) -> Expected {
-    let bytes = plan.covered();
+fn verdict(bytes: u64, matched: bool) -> Expected {
     Expected {
         line: Template::rendered(|out| report::verified(out, matched, bytes, UNKNOWN_NUMBER)),
         what: format!(
