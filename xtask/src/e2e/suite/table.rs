@@ -83,6 +83,8 @@ pub enum Kind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Kdump {
     pub loader: CrashLoader,
+    /// The Debian kernel that crashes and captures (`kexec-load` runs only).
+    pub kernel: Series,
     pub reservation: Reservation,
     /// `None`: it starts the capture kernel, which reads the dump; a
     /// refusal: the kernel segment is flipped after the digest.
@@ -261,6 +263,11 @@ impl Scenario {
                 next: Next::Kernel(second),
             }) => vec![first, second],
             Kind::Matrix(Matrix { first, .. }) => vec![first],
+            Kind::Kdump(Kdump {
+                loader: CrashLoader::KexecLoad,
+                kernel,
+                ..
+            }) => vec![kernel],
             _ => Vec::new(),
         }
     }
@@ -397,6 +404,20 @@ pub const SCENARIOS: &[Scenario] = &[
         kind: kdump(Reservation::Above4G, None),
         firmware: Firmware::Bios,
         variants: BOTH,
+    },
+    Scenario {
+        name: "kdump-6.1",
+        about: "kdump-low on bookworm's 6.1: the oldest kernel kexec-load -p serves, read back from its dump",
+        kind: kdump_on(Linux6_1, Reservation::Below4G, None),
+        firmware: Firmware::Bios,
+        variants: QEMU10,
+    },
+    Scenario {
+        name: "kdump-7.3",
+        about: "kdump-low on trixie-backports' 7.3, whose relocate_kernel was reworked in 6.15",
+        kind: kdump_on(Linux7_3, Reservation::Below4G, None),
+        firmware: Firmware::Bios,
+        variants: QEMU10,
     },
     Scenario {
         name: "kdump-corrupt-halts",
@@ -567,6 +588,7 @@ pub const SCENARIOS: &[Scenario] = &[
         about: "patched Linux kexec_file_loads a crash kernel (KEXEC_FILE_ON_CRASH) through our embedded purgatory; after a panic the capture /init reads the marker back from /proc/vmcore",
         kind: Kind::Kdump(Kdump {
             loader: CrashLoader::KexecFile,
+            kernel: Linux7_3,
             reservation: Reservation::Below4G,
             refusal: None,
         }),
@@ -579,10 +601,16 @@ const fn boot(boot: Boot) -> Kind {
     Kind::KexecLoad(Load::Boot(boot))
 }
 
-/// `kexec-load -p`.
+/// `kexec-load -p` in Debian's 6.12.
 const fn kdump(reservation: Reservation, refusal: Option<Refusal>) -> Kind {
+    kdump_on(Linux6_12, reservation, refusal)
+}
+
+/// `kexec-load -p` in the stock `kernel`.
+const fn kdump_on(kernel: Series, reservation: Reservation, refusal: Option<Refusal>) -> Kind {
     Kind::Kdump(Kdump {
         loader: CrashLoader::KexecLoad,
+        kernel,
         reservation,
         refusal,
     })

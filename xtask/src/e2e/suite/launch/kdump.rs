@@ -43,7 +43,7 @@ pub fn run(scenario: &Scenario, case: Kdump, ctx: &Context, target: &Target) -> 
     let files = ctx.run_files(scenario, target)?;
     let capture = files.work.join("capture.cpio");
     guest::stage2_initramfs(&capture, &ctx.programs, None, &[])?;
-    let (kernel, loader) = kernel_and_loader(case.loader, ctx)?;
+    let (kernel, loader) = kernel_and_loader(case, ctx)?;
     let boot_files = [
         (KERNEL, kernel.as_path()),
         ("capture.cpio", capture.as_path()),
@@ -102,12 +102,15 @@ pub fn run(scenario: &Scenario, case: Kdump, ctx: &Context, target: &Target) -> 
 /// The kernel's name under `/boot` in the stage-1 image.
 const KERNEL: &str = "vmlinuz";
 
-/// The kernel both stages boot, and the guest program that loads it: the
-/// Debian kernel and `kexec-load`, or the patched kernel that embeds our
-/// purgatory and `kexec-file-load`.
-fn kernel_and_loader(loader: CrashLoader, ctx: &Context) -> Result<(PathBuf, &Path)> {
-    Ok(match loader {
-        CrashLoader::KexecLoad => (ctx.kernel.vmlinuz.clone(), &ctx.programs.kexec_load),
+/// The kernel both stages boot, and the guest program that loads it: one of
+/// Debian's stock kernels and `kexec-load`, or the patched kernel that embeds
+/// our purgatory and `kexec-file-load`.
+fn kernel_and_loader(case: Kdump, ctx: &Context) -> Result<(PathBuf, &Path)> {
+    Ok(match case.loader {
+        CrashLoader::KexecLoad => (
+            ctx.stock.get(case.kernel)?.vmlinuz.clone(),
+            &ctx.programs.kexec_load,
+        ),
         CrashLoader::KexecFile => (
             kernels()?.embedded.bzimage.clone(),
             &ctx.programs.kexec_file_load,
