@@ -58,6 +58,11 @@ pub enum Violation {
         /// The actual `EI_DATA`.
         data: u8,
     },
+    /// `EI_VERSION` is not `EV_CURRENT`.
+    ElfVersion {
+        /// The actual `EI_VERSION`.
+        version: u8,
+    },
     /// `e_machine` is not `EM_X86_64`.
     ElfMachine {
         /// The actual `e_machine`.

@@ -6,7 +6,7 @@ use alloc::format;
 use alloc::string::{String, ToString};
 use core::fmt;
 
-use goblin::elf::header::{self, ELFCLASS64, ELFDATA2LSB, EM_X86_64, ET_DYN};
+use goblin::elf::header::{self, ELFCLASS64, ELFDATA2LSB, EM_X86_64, ET_DYN, EV_CURRENT};
 use goblin::elf::{dynamic, program_header, section_header, sym};
 use goblin::elf64;
 use purgatory_abi::{ENTRY_SYMBOL, ENTRY64_REGS_SYMBOL, SIMD_SECTION, STACK_END_SYMBOL};
@@ -36,6 +36,10 @@ impl fmt::Display for Violation {
             Self::ElfEndianness { data } => write!(
                 f,
                 "EI_DATA is {data}, expected ELFDATA2LSB ({ELFDATA2LSB}): x86_64 is little-endian"
+            ),
+            Self::ElfVersion { version } => write!(
+                f,
+                "EI_VERSION is {version}, expected EV_CURRENT ({EV_CURRENT}): Linux refuses any other"
             ),
             Self::ElfMachine { machine } => write!(
                 f,

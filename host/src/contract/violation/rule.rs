@@ -12,6 +12,7 @@ impl Violation {
         match self {
             Self::ElfClass { .. } => "elf-class",
             Self::ElfEndianness { .. } => "elf-endianness",
+            Self::ElfVersion { .. } => "elf-version",
             Self::ElfMachine { .. } => "elf-machine",
             Self::ElfType { .. } => "elf-type",
             Self::ProgramHeaderCount { .. } => "program-headers",
@@ -82,6 +83,7 @@ impl Violation {
             | Self::SegmentOutsideFile { .. }
             | Self::ElfClass { .. }
             | Self::ElfEndianness { .. }
+            | Self::ElfVersion { .. }
             | Self::ElfMachine { .. }
             | Self::ElfType { .. }
             | Self::ProgramHeaderCount { .. }
