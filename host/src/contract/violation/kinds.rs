@@ -337,6 +337,13 @@ pub enum Violation {
         /// What it reaches in the SIMD section.
         target: String,
     },
+    /// The entry point is in `.text.simd`: the kernel enters with SSE off.
+    EntryInSimd {
+        /// `e_entry`.
+        entry: u64,
+        /// The SIMD section that holds it.
+        section: String,
+    },
     /// More than one section named `.text.simd`.
     SimdSections {
         /// The sections of that name, in header order.

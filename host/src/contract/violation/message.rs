@@ -285,6 +285,11 @@ impl fmt::Display for Violation {
                 "{site} reaches SIMD code ({target}) from the entry point without passing \
                  through the SSE set-up (a CR4 write): #UD at boot"
             ),
+            Self::EntryInSimd { entry, section } => write!(
+                f,
+                "the entry point {entry:#x} ({ENTRY_SYMBOL}) is in {section}: the kernel enters \
+                 with SSE off, so SIMD code there would #UD before the SSE set-up"
+            ),
             Self::SimdSections { sections } => write!(
                 f,
                 "{} sections named {SIMD_SECTION} ({}): all SIMD code must be in one",
