@@ -18,7 +18,7 @@ use elf_edit::field::{
 };
 use elf_edit::goblin::elf::header::{EI_CLASS, EI_VERSION, ELFCLASS32, ET_EXEC, ET_REL};
 use elf_edit::goblin::elf::program_header::PT_NOTE;
-use elf_edit::goblin::elf::section_header::{SHN_ABS, SHT_PROGBITS};
+use elf_edit::goblin::elf::section_header::{SHN_ABS, SHN_UNDEF, SHT_PROGBITS};
 use purgatory_abi::{
     ENTRY_SYMBOL, ENTRY64_REGS_SYMBOL, FLAGS_SYMBOL, SHA256_DIGEST_SYMBOL, STACK_END_SYMBOL,
 };
@@ -221,10 +221,13 @@ fn a_symbol_the_kernel_cannot_find_is_refused_without_a_message() {
         return;
     };
     let base = built_purgatory();
-    let edits: [Edit; 3] = [
+    // Not there, not global, or in no real section (find_symbol's
+    // pr_debug): kexec_purgatory_find_symbol() returns NULL.
+    let edits: [Edit; 4] = [
         |e| e.rename_symbol(ENTRY64_REGS_SYMBOL, "entry64_regz"),
         |e| e.set_symbol_binding(STACK_END_SYMBOL, 0),
-        |e| e.set_symbol(ENTRY64_REGS_SYMBOL, ST_SHNDX, SHN_ABS.into()),
+        |e| e.set_symbol(ENTRY64_REGS_SYMBOL, ST_SHNDX, SHN_UNDEF.into()),
+        |e| e.set_symbol(SHA256_DIGEST_SYMBOL, ST_SHNDX, SHN_ABS.into()),
     ];
     for (index, edit) in edits.iter().enumerate() {
         let mut elf = Elf::parse(base.clone()).unwrap();
