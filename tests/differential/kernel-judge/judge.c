@@ -183,30 +183,6 @@ static int kjudge_unreachable(const char *what)
 	return -ENOEXEC;
 }
 
-static int arch_kexec_apply_relocations_add(struct purgatory_info *pi,
-					    Elf_Shdr *section,
-					    const Elf_Shdr *relsec,
-					    const Elf_Shdr *symtab)
-{
-	(void)pi;
-	(void)section;
-	(void)relsec;
-	(void)symtab;
-	return kjudge_unreachable("RELA relocation");
-}
-
-static int arch_kexec_apply_relocations(struct purgatory_info *pi,
-					Elf_Shdr *section,
-					const Elf_Shdr *relsec,
-					const Elf_Shdr *symtab)
-{
-	(void)pi;
-	(void)section;
-	(void)relsec;
-	(void)symtab;
-	return kjudge_unreachable("REL relocation");
-}
-
 /* The calls of bzImage64_load() and kexec_calculate_store_digests(). */
 static int kjudge_callers(struct kimage *image)
 {

@@ -108,20 +108,16 @@ static const unsigned char kexec_purgatory[1];
 static const size_t kexec_purgatory_size = sizeof(kexec_purgatory);
 
 struct kexec_buf;
-struct purgatory_info;
 static int kexec_add_buffer(struct kexec_buf *kbuf);
 
 /*
  * x86's relocation of an ET_REL purgatory. Unreachable: a purgatory read
  * from a file is refused when it is ET_REL, before any relocation.
  */
-static int arch_kexec_apply_relocations_add(struct purgatory_info *pi,
-					    Elf_Shdr *section,
-					    const Elf_Shdr *relsec,
-					    const Elf_Shdr *symtab);
-static int arch_kexec_apply_relocations(struct purgatory_info *pi,
-					Elf_Shdr *section,
-					const Elf_Shdr *relsec,
-					const Elf_Shdr *symtab);
+static int kjudge_unreachable(const char *what);
+#define arch_kexec_apply_relocations_add(pi, section, relsec, symtab) \
+	kjudge_unreachable("RELA relocation")
+#define arch_kexec_apply_relocations(pi, section, relsec, symtab) \
+	kjudge_unreachable("REL relocation")
 
 #endif /* KJUDGE_SHIM_H */
