@@ -1,6 +1,7 @@
-//! SIMD code only after SSE is on: no path of direct branches from the entry
-//! point reaches `.text.simd` without passing through a function that writes
-//! CR4 (the SSE set-up, which the purgatory undoes before the hand-off).
+//! SIMD code only after SSE is on: the entry point is not in `.text.simd`
+//! (the kernel enters with SSE off), and no path of direct branches from it
+//! reaches `.text.simd` without passing through a function that writes CR4
+//! (the SSE set-up, which the purgatory undoes before the hand-off).
 //!
 //! The walk follows direct calls and jumps function by function. Inside a
 //! function, a CR4 write switches SSE on and the next one switches it back
@@ -29,7 +30,14 @@ pub(crate) fn check_simd_reachable_only_with_sse(
     context: &CodeContext<'_, '_>,
     out: &mut Findings,
 ) {
-    let mut pending = vec![image.header.e_entry];
+    let entry = image.header.e_entry;
+    if let Some(section) = simd.iter().find(|s| range_of(s).contains(&entry)) {
+        out.push(Violation::EntryInSimd {
+            entry,
+            section: section.name(),
+        });
+    }
+    let mut pending = vec![entry];
     let mut visited = BTreeSet::new();
     while let Some(address) = pending.pop() {
         let Some(function) = context.function_containing(address) else {

@@ -1,11 +1,18 @@
-//! The checker, the host library and the model of the patched kernel give
-//! one verdict on every file (see `purgatory-differential`). The bytes are an
-//! edit script of the embedded purgatory, or, when they start with the ELF
-//! magic, a whole file. A disagreement panics with all the verdicts.
+//! The checker, the host library and the patched kernel's own
+//! `kexec_file.c` (compiled for user space, see `purgatory-differential`)
+//! give one verdict on every file. The bytes are an edit script of the
+//! embedded purgatory, or, when they start with the ELF magic, a whole file.
+//! A disagreement panics with all the verdicts. Built without a kernel tree
+//! (`cargo xtask fuzz` names one), it refuses to run.
 #![no_main]
 
-use purgatory_differential::{KernelModel, apply_edits, compare};
+use std::sync::LazyLock;
+
+use purgatory_differential::{Kernel, apply_edits, compare};
 use purgatory_host::PURGATORY_ELF;
+
+static KERNEL: LazyLock<Kernel> =
+    LazyLock::new(|| Kernel::built().unwrap_or_else(|why| panic!("{why}")));
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let elf = if data.starts_with(b"\x7fELF") {
@@ -13,7 +20,7 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     } else {
         apply_edits(PURGATORY_ELF, data)
     };
-    if let Err(disagreement) = compare(&elf, &KernelModel) {
+    if let Err(disagreement) = compare(&elf, Some(&*KERNEL)) {
         panic!("disagreement: {disagreement}");
     }
 });

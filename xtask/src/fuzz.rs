@@ -2,10 +2,13 @@
 //! on nightly) on each target for N seconds: `parse` feeds any bytes to the
 //! checker and the loader, from a seed corpus of real and broken ELFs;
 //! `differential` makes edits of the real image and fails when the checker,
-//! the library and the model of the patched kernel disagree.
+//! the library and the patched kernel's own code disagree: for it the
+//! patched kernel tree is prepared and named to the build (see
+//! `purgatory_differential::kernel`).
 
 use crate::build::EMBEDDED_PATH;
 use crate::cmd::{self, project_root};
+use crate::kernel;
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -18,7 +21,7 @@ const MUTANTS: usize = 32;
 pub enum Target {
     /// Any bytes to the checker and the loader: a verdict or an error, never a panic.
     Parse,
-    /// Edits of the real image: the checker, the library and the kernel model agree.
+    /// Edits of the real image: the checker, the library and the patched kernel agree.
     Differential,
 }
 
@@ -35,13 +38,20 @@ pub fn run(seconds: u64, only: Option<Target>) -> Result<()> {
     ensure_nightly()?;
     ensure_cargo_fuzz()?;
     let targets = only.map_or(vec![Target::Parse, Target::Differential], |t| vec![t]);
+    // One build of the fuzz workspace serves both targets: name the tree to
+    // both, or the second would rebuild purgatory-differential without it.
+    let tree = if targets.contains(&Target::Differential) {
+        Some(kernel::patched_tree().context("preparing the patched kernel tree")?)
+    } else {
+        None
+    };
     for target in targets {
-        fuzz(target, seconds)?;
+        fuzz(target, seconds, tree.as_deref())?;
     }
     Ok(())
 }
 
-fn fuzz(target: Target, seconds: u64) -> Result<()> {
+fn fuzz(target: Target, seconds: u64, tree: Option<&Path>) -> Result<()> {
     let name = target.name();
     let corpus = project_root().join("target/fuzz/corpus").join(name);
     match target {
@@ -52,6 +62,9 @@ fn fuzz(target: Target, seconds: u64) -> Result<()> {
         "fuzzing `{name}` for {seconds} s (the first run builds with sanitizers: a few minutes)"
     );
     let mut fuzz = nightly_cargo();
+    if let Some(tree) = tree {
+        fuzz.env(kernel::TREE_VAR, tree);
+    }
     fuzz.current_dir(project_root().join("fuzz"))
         .args(["fuzz", "run", name])
         .arg(&corpus)

@@ -1,12 +1,13 @@
 //! `cargo xtask test`: what CI runs. Builds the purgatory, runs the workspace
-//! tests against it, the purgatory's logic on the host, the `no_std` loader
+//! tests against it (the differential test with the patched kernel tree's
+//! own code, which it prepares), the purgatory's logic on the host, the `no_std` loader
 //! (built for bare metal, checked free of SIMD, measured) and a downstream
 //! crate's tests, checks that a second copy of the sources in another
 //! directory builds to the same bytes, and runs the QEMU kexec suite (`cargo
 //! xtask e2e`).
 
 use crate::cmd::{self, cargo, project_root};
-use crate::{build, no_std};
+use crate::{build, kernel, no_std};
 use anyhow::{Context, Result, bail};
 use std::path::Path;
 use std::process::Command;
@@ -14,10 +15,23 @@ use std::process::Command;
 pub fn run() -> Result<()> {
     let artifact = build::run()?;
     check_embedded_copy_committed()?;
-    eprintln!("running the workspace tests against {}", artifact.display());
+    // The differential test's kernel judge compiles the patched tree's own
+    // code: without it the test would compare only the checker and the library.
+    let tree = kernel::patched_tree()
+        .context("preparing the patched kernel tree the differential test's kernel judge needs")?;
+    eprintln!(
+        "running the workspace tests against {}, the kernel judge from {}",
+        artifact.display(),
+        tree.display()
+    );
     // The default members: every host crate (bare-metal ones build only
     // through xtask).
-    cmd::run(cargo().arg("test").env("PURGATORY_ELF", &artifact))?;
+    cmd::run(
+        cargo()
+            .arg("test")
+            .env("PURGATORY_ELF", &artifact)
+            .env(kernel::TREE_VAR, &tree),
+    )?;
     eprintln!("running kexec-load's tests with its e2e feature (the suite's test payloads)");
     cmd::run(cargo().args(["test", "--package", "kexec-load", "--features", "e2e"]))?;
     eprintln!("running the purgatory's logic on the host");

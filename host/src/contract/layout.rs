@@ -3,7 +3,9 @@
 //! dynamic linking.
 
 use goblin::elf::dynamic::{DT_JMPREL, DT_NEEDED, DT_NULL, DT_REL, DT_RELA, DT_TEXTREL};
-use goblin::elf::header::{ELFCLASS64, ELFDATA2LSB, EM_X86_64, ET_DYN, ET_REL, Header};
+use goblin::elf::header::{
+    EI_VERSION, ELFCLASS64, ELFDATA2LSB, EM_X86_64, ET_DYN, ET_REL, EV_CURRENT, Header,
+};
 use goblin::elf::program_header::{PT_LOAD, ProgramHeader};
 use goblin::elf::section_header::{
     SHF_ALLOC, SHT_DYNAMIC, SHT_DYNSYM, SHT_NOBITS, SHT_NULL, SHT_REL, SHT_RELA,
@@ -26,6 +28,11 @@ pub(super) fn check_ident(class: u8, data: u8, out: &mut Findings) {
 }
 
 pub(super) fn check_header(header: &Header, out: &mut Findings) {
+    // Linux's check of a purgatory file refuses any other ELF version.
+    let version = header.e_ident[EI_VERSION];
+    if version != EV_CURRENT {
+        out.push(Violation::ElfVersion { version });
+    }
     if header.e_machine != EM_X86_64 {
         out.push(Violation::ElfMachine {
             machine: header.e_machine,

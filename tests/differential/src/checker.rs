@@ -26,22 +26,30 @@ impl Judge for Checker {
     }
 
     fn judge(&self, elf: &[u8]) -> Verdict {
+        match self.findings(elf) {
+            Err(why) => Verdict::Refused(format!("unreadable: {why}")),
+            Ok(rules) if !rules.is_empty() => Verdict::Refused(rules.join(", ")),
+            Ok(_) => reading(elf),
+        }
+    }
+}
+
+impl Checker {
+    /// The rule of each finding on `elf`, `unreadable` for a file that is not
+    /// ELF at all; empty when it passes.
+    pub fn rules(&self, elf: &[u8]) -> Vec<&'static str> {
+        self.findings(elf).unwrap_or_else(|_| vec!["unreadable"])
+    }
+
+    fn findings(&self, elf: &[u8]) -> Result<Vec<&'static str>, String> {
         let verdict = if self.structural_only {
             contract::check_structure(elf)
         } else {
             purgatory_check::check(elf)
         };
-        match verdict {
-            Err(why) => Verdict::Refused(format!("unreadable: {why}")),
-            Ok(violations) if !violations.is_empty() => Verdict::Refused(
-                violations
-                    .iter()
-                    .map(|v| v.rule())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            ),
-            Ok(_) => reading(elf),
-        }
+        verdict
+            .map(|violations| violations.iter().map(|v| v.rule()).collect())
+            .map_err(|why| why.to_string())
     }
 }
 

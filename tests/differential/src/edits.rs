@@ -1,14 +1,17 @@
 //! Edit scripts: a byte string read as a list of edits of an image, so that
 //! a test's random bytes or libFuzzer's mutations make images broken in the
-//! ways that matter (header, program header, section headers, the contract
-//! symbols, a second symbol table, code) rather than mostly unreadable ones.
+//! ways that matter (identification, header, program header, section
+//! headers, the contract symbols, a second symbol table, code) rather than
+//! mostly unreadable ones.
 
 use elf_edit::Elf;
 use elf_edit::field::{
     E_ENTRY, E_MACHINE, E_PHENTSIZE, E_PHNUM, E_PHOFF, E_SHENTSIZE, E_SHNUM, E_SHOFF, E_SHSTRNDX,
-    E_TYPE, Field, P_ALIGN, P_FILESZ, P_MEMSZ, P_OFFSET, P_TYPE, P_VADDR, SH_ADDR, SH_FLAGS,
-    SH_LINK, SH_NAME, SH_OFFSET, SH_SIZE, SH_TYPE, ST_INFO, ST_NAME, ST_SHNDX, ST_SIZE, ST_VALUE,
+    E_TYPE, Field, P_ALIGN, P_FILESZ, P_MEMSZ, P_OFFSET, P_TYPE, P_VADDR, SH_ADDR, SH_ENTSIZE,
+    SH_FLAGS, SH_LINK, SH_NAME, SH_OFFSET, SH_SIZE, SH_TYPE, ST_INFO, ST_NAME, ST_SHNDX, ST_SIZE,
+    ST_VALUE,
 };
+use elf_edit::goblin::elf::header::SIZEOF_IDENT;
 use elf_edit::goblin::elf64::header::Header;
 use elf_edit::goblin::elf64::program_header::ProgramHeader;
 use elf_edit::goblin::elf64::section_header::SectionHeader;
@@ -33,8 +36,8 @@ const HEADER: [Field<Header>; 12] = [
     E_TYPE,
 ];
 const PROGRAM: [Field<ProgramHeader>; 6] = [P_TYPE, P_OFFSET, P_VADDR, P_FILESZ, P_MEMSZ, P_ALIGN];
-const SECTION: [Field<SectionHeader>; 8] = [
-    SH_NAME, SH_TYPE, SH_FLAGS, SH_ADDR, SH_OFFSET, SH_SIZE, SH_LINK, SH_TYPE,
+const SECTION: [Field<SectionHeader>; 9] = [
+    SH_NAME, SH_TYPE, SH_FLAGS, SH_ADDR, SH_OFFSET, SH_SIZE, SH_LINK, SH_TYPE, SH_ENTSIZE,
 ];
 const SYMBOL: [Field<Sym>; 6] = [ST_VALUE, ST_SIZE, ST_SHNDX, ST_INFO, ST_NAME, ST_VALUE];
 /// The symbols the contract requires, in the order the checker looks them up.
@@ -89,7 +92,7 @@ fn value(elf: &Elf, edit: &[u8]) -> u64 {
 
 fn apply(elf: &mut Elf, kind: u8, which: u8, value: u64) -> elf_edit::Result<()> {
     let which = usize::from(which);
-    match kind % 7 {
+    match kind % 8 {
         0 => elf.set_header(HEADER[which % HEADER.len()], value),
         1 => elf.set_program_header(0, PROGRAM[which % PROGRAM.len()], value),
         2 => {
@@ -107,6 +110,7 @@ fn apply(elf: &mut Elf, kind: u8, which: u8, value: u64) -> elf_edit::Result<()>
             )
         }
         5 => second_symtab(elf, CONTRACT_SYMBOLS[which % CONTRACT_SYMBOLS.len()], value),
+        6 => elf.set_ident(which % SIZEOF_IDENT, value as u8),
         _ => {
             let code = elf.section_bytes_mut(".text")?;
             let at = (which * 61) % code.len().saturating_sub(8).max(1);

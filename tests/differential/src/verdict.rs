@@ -22,9 +22,6 @@ pub enum Verdict {
     Accepted(Reading),
     /// Refused, and why.
     Refused(String),
-    /// Outside what this judge decides (the kernel model's relocating
-    /// `ET_REL` path): nothing to compare.
-    Outside(String),
     /// The judge itself went wrong: it would read out of bounds, or it
     /// contradicts itself. Always a finding.
     Fault(String),

@@ -34,6 +34,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// Names the patched tree to `tests/differential/build.rs`, which compiles
+/// the kernel's purgatory code from it for the differential test's judge.
+pub const TREE_VAR: &str = "PURGATORY_KERNEL_SRC";
 /// The configuration fragment added to `make tinyconfig`.
 const FRAGMENT: &str = "kernel/e2e.config";
 /// The patch series, applied in file-name order.
@@ -124,16 +127,31 @@ pub fn run() -> Result<()> {
     Ok(())
 }
 
-/// Fetches, patches, configures and builds both kernels (each step cached).
-/// Expects `host/purgatory.elf` to be current (`cargo xtask build`).
-pub fn build() -> Result<Kernels> {
+/// The source tree with the series applied, not built: what the
+/// differential test's kernel judge compiles part of (see [`TREE_VAR`]).
+pub fn patched_tree() -> Result<PathBuf> {
     ensure_build_packages()?;
+    let (_, source, _) = patch()?;
+    Ok(source.dir)
+}
+
+/// Fetches and patches the tree (each step cached): the tree, how many
+/// patches it carries, and `target/kernel`.
+fn patch() -> Result<(PathBuf, source::Source, usize)> {
     let root = project_root().join("target/kernel");
-    std::fs::create_dir_all(root.join("logs"))?;
     let source = source::unpacked(&root)?;
     let series = source::read_series(&project_root().join(PATCHES))?;
     anyhow::ensure!(!series.is_empty(), "{PATCHES} holds no *.patch files");
     source::apply_series(&root, &source, &series)?;
+    Ok((root, source, series.len()))
+}
+
+/// Fetches, patches, configures and builds both kernels (each step cached).
+/// Expects `host/purgatory.elf` to be current (`cargo xtask build`).
+pub fn build() -> Result<Kernels> {
+    ensure_build_packages()?;
+    let (root, source, patches) = patch()?;
+    std::fs::create_dir_all(root.join("logs"))?;
     let fragment = std::fs::read_to_string(project_root().join(FRAGMENT))
         .with_context(|| format!("reading {FRAGMENT}"))?;
     let identity = format!("{} {}", source::PACKAGE, source.version);
@@ -168,7 +186,7 @@ pub fn build() -> Result<Kernels> {
     }
     let [embedded, builtin] = <[Kernel; 2]>::try_from(built).expect("two variants");
     Ok(Kernels {
-        description: format!("{identity} + {} patches ({PATCHES})", series.len()),
+        description: format!("{identity} + {patches} patches ({PATCHES})"),
         embedded,
         builtin,
     })

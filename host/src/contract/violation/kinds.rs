@@ -58,6 +58,11 @@ pub enum Violation {
         /// The actual `EI_DATA`.
         data: u8,
     },
+    /// `EI_VERSION` is not `EV_CURRENT`.
+    ElfVersion {
+        /// The actual `EI_VERSION`.
+        version: u8,
+    },
     /// `e_machine` is not `EM_X86_64`.
     ElfMachine {
         /// The actual `e_machine`.
@@ -331,6 +336,13 @@ pub enum Violation {
         site: InstructionSite,
         /// What it reaches in the SIMD section.
         target: String,
+    },
+    /// The entry point is in `.text.simd`: the kernel enters with SSE off.
+    EntryInSimd {
+        /// `e_entry`.
+        entry: u64,
+        /// The SIMD section that holds it.
+        section: String,
     },
     /// More than one section named `.text.simd`.
     SimdSections {

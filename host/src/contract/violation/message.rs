@@ -6,7 +6,7 @@ use alloc::format;
 use alloc::string::{String, ToString};
 use core::fmt;
 
-use goblin::elf::header::{self, ELFCLASS64, ELFDATA2LSB, EM_X86_64, ET_DYN};
+use goblin::elf::header::{self, ELFCLASS64, ELFDATA2LSB, EM_X86_64, ET_DYN, EV_CURRENT};
 use goblin::elf::{dynamic, program_header, section_header, sym};
 use goblin::elf64;
 use purgatory_abi::{ENTRY_SYMBOL, ENTRY64_REGS_SYMBOL, SIMD_SECTION, STACK_END_SYMBOL};
@@ -36,6 +36,10 @@ impl fmt::Display for Violation {
             Self::ElfEndianness { data } => write!(
                 f,
                 "EI_DATA is {data}, expected ELFDATA2LSB ({ELFDATA2LSB}): x86_64 is little-endian"
+            ),
+            Self::ElfVersion { version } => write!(
+                f,
+                "EI_VERSION is {version}, expected EV_CURRENT ({EV_CURRENT}): Linux refuses any other"
             ),
             Self::ElfMachine { machine } => write!(
                 f,
@@ -280,6 +284,11 @@ impl fmt::Display for Violation {
                 f,
                 "{site} reaches SIMD code ({target}) from the entry point without passing \
                  through the SSE set-up (a CR4 write): #UD at boot"
+            ),
+            Self::EntryInSimd { entry, section } => write!(
+                f,
+                "the entry point {entry:#x} ({ENTRY_SYMBOL}) is in {section}: the kernel enters \
+                 with SSE off, so SIMD code there would #UD before the SSE set-up"
             ),
             Self::SimdSections { sections } => write!(
                 f,

@@ -12,6 +12,7 @@ impl Violation {
         match self {
             Self::ElfClass { .. } => "elf-class",
             Self::ElfEndianness { .. } => "elf-endianness",
+            Self::ElfVersion { .. } => "elf-version",
             Self::ElfMachine { .. } => "elf-machine",
             Self::ElfType { .. } => "elf-type",
             Self::ProgramHeaderCount { .. } => "program-headers",
@@ -53,6 +54,7 @@ impl Violation {
             Self::CodeSections { .. } => "code-sections",
             Self::SimdInstruction { .. } => "simd-instruction",
             Self::SimdBeforeSse { .. } => "simd-before-sse",
+            Self::EntryInSimd { .. } => "entry-in-simd",
             Self::FsGsBaseInstruction { .. } => "fsgsbase-instruction",
             Self::Sti { .. } => "sti",
             Self::Cr3Write { .. } => "cr3-write",
@@ -82,6 +84,7 @@ impl Violation {
             | Self::SegmentOutsideFile { .. }
             | Self::ElfClass { .. }
             | Self::ElfEndianness { .. }
+            | Self::ElfVersion { .. }
             | Self::ElfMachine { .. }
             | Self::ElfType { .. }
             | Self::ProgramHeaderCount { .. }
@@ -109,6 +112,10 @@ impl Violation {
                 ..Location::default()
             },
             Self::EntryOutsideFile { entry, .. } => symbol(ENTRY_SYMBOL, Some(*entry)),
+            Self::EntryInSimd { entry, section: s } => Location {
+                section: Some(s.clone()),
+                ..symbol(ENTRY_SYMBOL, Some(*entry))
+            },
             Self::SymbolOutsideSection {
                 symbol: s,
                 value,

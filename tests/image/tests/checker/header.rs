@@ -4,7 +4,9 @@ use crate::mutated;
 use elf_edit::field::{
     E_MACHINE, E_PHNUM, E_TYPE, P_ALIGN, P_FILESZ, P_MEMSZ, P_OFFSET, P_TYPE, P_VADDR,
 };
-use elf_edit::goblin::elf::header::{EI_CLASS, EI_DATA, ELFCLASS32, ELFDATA2MSB, EM_386, ET_EXEC};
+use elf_edit::goblin::elf::header::{
+    EI_CLASS, EI_DATA, EI_VERSION, ELFCLASS32, ELFDATA2MSB, EM_386, ET_EXEC,
+};
 use elf_edit::goblin::elf::program_header::{PT_GNU_STACK, PT_INTERP};
 use purgatory_check::Violation;
 
@@ -27,6 +29,19 @@ fn big_endian_data_is_reported_with_the_fields_as_a_loader_would_read_them() {
             Violation::ElfMachine { machine: 0x3e00 },
             Violation::ElfType { e_type: 0x0300 },
         ]
+    );
+}
+
+#[test]
+fn an_elf_version_other_than_current_is_reported() {
+    // The patched kernel refuses it; the checker did not (found by the
+    // differential test with the kernel's own code).
+    let verdict = mutated(|elf| elf.set_ident(EI_VERSION, 2));
+    assert_eq!(verdict, [Violation::ElfVersion { version: 2 }]);
+    assert!(
+        verdict[0].to_string().contains("EV_CURRENT"),
+        "{}",
+        verdict[0]
     );
 }
 

@@ -1,8 +1,10 @@
 //! SIMD only in `.text.simd`, and only where the SSE set-up (the CR4 write)
 //! comes first on every path.
 
-use crate::{built_elf, mutated};
+use crate::{built_elf, lines, mutated, rules};
+use elf_edit::field::{E_ENTRY, ST_SHNDX, ST_VALUE};
 use elf_edit::goblin::elf::section_header::SHF_EXECINSTR;
+use purgatory_abi::{ENTRY_SYMBOL, SIMD_SECTION};
 use purgatory_check::{Violation, check};
 
 // --- SIMD only in .text.simd, and only after the SSE set-up ------------------------
@@ -65,4 +67,23 @@ fn simd_reached_before_sse_is_switched_on_is_reported() {
     // Without the write that enables SSE, the restore opens the window only
     // after the SHA-NI call: that call now runs with SSE off.
     assert_simd_before_sse(&without_cr4_writes(1));
+}
+
+#[test]
+fn an_entry_point_in_the_simd_section_is_reported() {
+    // purgatory_start at the start of .text.simd, e_entry with it: the
+    // kernel enters there with SSE off, so no path need reach it.
+    let verdict = mutated(|elf| {
+        let simd = elf.section(SIMD_SECTION)?;
+        let entry = simd.header.sh_addr;
+        elf.set_header(E_ENTRY, entry)?;
+        elf.set_symbol(ENTRY_SYMBOL, ST_VALUE, entry)?;
+        elf.set_symbol(ENTRY_SYMBOL, ST_SHNDX, simd.index as u64)
+    });
+    assert_eq!(rules(&verdict), ["entry-in-simd"], "{}", lines(&verdict));
+    assert!(
+        verdict[0].to_string().contains(SIMD_SECTION),
+        "{}",
+        verdict[0]
+    );
 }
