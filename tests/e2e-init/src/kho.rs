@@ -4,7 +4,8 @@
 //! unless `test_kho`'s is among them: a KHO kexec without state proves
 //! nothing. Stage 2 prints the subtrees that were handed over.
 
-use crate::{mount, say};
+use crate::guest::say;
+use crate::mount;
 use e2e_protocol::kho::{IN, OUT, SCRATCH, SUBTREES, TEST_SUBTREE};
 
 const DEBUGFS: &str = "/sys/kernel/debug";
