@@ -7,9 +7,9 @@
 //! headers, which the capture kernel must leave alone until `/proc/vmcore`
 //! has read them. Nothing else of the dead kernel's RAM is RAM to it.
 
-use super::Span;
 use super::elfcore::LOW_MEMORY;
 use super::iomem::{Iomem, Kind, Reservations};
+use super::span::Span;
 use crate::layout::PAGE_SIZE;
 use crate::memmap::{self, E820_ACPI, E820_NVS, E820_RAM, E820_RESERVED, MemoryRange};
 

@@ -9,9 +9,10 @@
 //! class, versions, both header sizes, `e_phnum` > 0) and reads each PT_LOAD
 //! from `p_offset`.
 
+use super::error::CrashError;
 use super::iomem::{Iomem, Kind, Reservations};
 use super::sources::CrashSources;
-use super::{CrashError, Span, subtract};
+use super::span::{Span, subtract};
 use goblin::elf::header::{
     EI_CLASS, EI_DATA, EI_VERSION, ELFCLASS64, ELFDATA2LSB, ELFMAG, EM_X86_64, ET_CORE, EV_CURRENT,
     SELFMAG,

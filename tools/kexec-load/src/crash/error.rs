@@ -1,7 +1,7 @@
 //! Why no crash kernel can be planned: each variant names what is missing or
 //! wrong, and what to do about it.
 
-use super::Span;
+use super::span::Span;
 use std::fmt;
 
 /// Why no crash kernel can be planned.

@@ -6,7 +6,8 @@
 //! "Reserved" ranges for the capture kernel's map. Without root every
 //! address reads as 0.
 
-use super::{CrashError, Span};
+use super::error::CrashError;
+use super::span::Span;
 use crate::memmap::{self, E820_RAM, MemoryRange};
 
 /// One line.

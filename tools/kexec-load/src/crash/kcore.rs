@@ -6,7 +6,7 @@
 //! every RAM range's virtual address from them, as the kernel's own crash
 //! loader does (`crash_prepare_elf64_headers`). Only the headers are read.
 
-use super::CrashError;
+use super::error::CrashError;
 use goblin::elf::header::{EI_CLASS, ELFCLASS64};
 use goblin::elf::program_header::PT_LOAD;
 use goblin::elf64::header::{Header, SIZEOF_EHDR};

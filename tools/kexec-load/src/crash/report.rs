@@ -3,9 +3,9 @@
 //! kernel keeps for itself. The plan carries it; `--json` prints it under
 //! `crash` and the table as `  crash ` lines.
 
-use super::Span;
 use super::elfcore::{Load, LoadKind};
 use super::sources::{CpuNote, NoteRange};
+use super::span::Span;
 use crate::memmap::{E820_RAM, MemoryRange};
 use serde::{Deserialize, Serialize};
 use std::io::{self, Write};

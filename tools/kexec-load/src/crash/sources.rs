@@ -12,9 +12,10 @@
 //! | `/proc/kcore` | the kernel's mappings | [`super::kcore`] |
 //! | `/sys/kernel/kexec_crash_cma_ranges` | `crashkernel=…,cma` areas (7.x; optional) | `start-end` lines, hex |
 
+use super::error::CrashError;
 use super::iomem::Iomem;
 use super::kcore::KernelMap;
-use super::{CrashError, Span};
+use super::span::Span;
 use crate::sysfs::Sysfs;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
