@@ -18,8 +18,8 @@ mod spec;
 pub mod transcript;
 mod watcher;
 
-pub use monitor::{ControlRegisters, CpuState, READINGS};
-pub use outcome::{Ending, Exchange, Run};
+pub use monitor::{ControlRegisters, CpuState, Exchange, READINGS};
+pub use outcome::{Ending, Run};
 pub use spec::{Accel, Machine, MonitorCommand, Pflash, Watch};
 
 use anyhow::{Context, Result};

@@ -2,7 +2,6 @@
 //! control registers, as `info registers` reports them, any command a caller
 //! sends, and how the transcript notes what was read and sent.
 
-use super::outcome::Exchange;
 use anyhow::{Context, Result};
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
@@ -15,6 +14,20 @@ pub struct CpuState {
     pub rip: u64,
     pub rflags: u64,
     pub halted: bool,
+}
+
+/// A monitor command sent during the run, and what followed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Exchange {
+    pub line: String,
+    /// What the monitor printed in reply (empty for most commands), if it
+    /// answered.
+    pub reply: Option<String>,
+    /// Host seconds since QEMU started, when it was sent.
+    pub sent_at: f64,
+    /// The CPU's state once the guest had run the command's `then`, if the
+    /// monitor answered.
+    pub cpu_after: Option<CpuState>,
 }
 
 /// CR0 and CR4 as the monitor reported them.

@@ -1,6 +1,6 @@
 //! How a run ended and what it left.
 
-use super::monitor::{ControlRegisters, CpuState};
+use super::monitor::{ControlRegisters, CpuState, Exchange};
 use std::time::Duration;
 
 /// How the run ended.
@@ -40,20 +40,6 @@ pub struct Run {
     /// QEMU's `-d` log (`cpu_reset`, and whatever a monitor `log` command
     /// added).
     pub debug_log: String,
-}
-
-/// A monitor command sent during the run, and what followed.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Exchange {
-    pub line: String,
-    /// What the monitor printed in reply (empty for most commands), if it
-    /// answered.
-    pub reply: Option<String>,
-    /// Host seconds since QEMU started, when it was sent.
-    pub sent_at: f64,
-    /// The CPU's state once the guest had run the command's `then`, if the
-    /// monitor answered.
-    pub cpu_after: Option<CpuState>,
 }
 
 impl Run {

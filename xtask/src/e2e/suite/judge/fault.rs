@@ -7,7 +7,8 @@
 //! interrupts off, or the machine reset.
 
 use super::common::{Expect, loader_path, path_words};
-use super::refusal::{halted, jumped_to_the_purgatory_only, reset};
+use super::refusal::jumped_to_the_purgatory_only;
+use super::stop::{halted, reset};
 use crate::e2e::harness::log::hex_number;
 use crate::e2e::harness::qemu::Run;
 use crate::e2e::suite::vocabulary::linux::STARTING_NEW_KERNEL;

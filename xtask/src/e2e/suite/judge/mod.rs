@@ -10,8 +10,8 @@
 //! boot; [`lockdown`]: the loader's refusal on a locked-down kernel;
 //! [`matrix`]: the kernels a kernel-matrix run booted; [`kho`]: a KHO kexec,
 //! which 7.3 leaves unverified unless told otherwise; [`kdump`]: a crash
-//! kernel reads the dump, or is refused on the panic. [`common`] holds what
-//! they share.
+//! kernel reads the dump, or is refused on the panic. [`common`] and
+//! [`stop`] hold what they share.
 
 pub mod boot;
 pub mod common;
@@ -24,6 +24,7 @@ pub mod matrix;
 pub mod nmi;
 pub mod probe;
 pub mod refusal;
+pub mod stop;
 pub mod uefi;
 
 #[cfg(test)]

@@ -9,7 +9,7 @@
 //! QEMU logs no delivery; the rest still holds.)
 
 use super::common::Expect;
-use super::refusal::{halted, halted_in_purgatory};
+use super::stop::{halted, halted_in_purgatory};
 use crate::e2e::harness::qemu::{Exchange, Run};
 use crate::e2e::suite::vocabulary::monitor::{LOG_INTERRUPTS, NMI, NMI_COUNT, deliveries};
 use crate::e2e::suite::vocabulary::plan::Plan;
