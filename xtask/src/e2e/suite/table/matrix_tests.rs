@@ -1,6 +1,7 @@
 //! The kernel matrix's and the KHO rows: their names and their reach.
 
 use super::*;
+use crate::e2e::suite::stock::Series::{self, Linux7_3};
 
 /// A matrix run's name says which kernels it boots, a KHO run says KHO and
 /// 7.3, and whether it keeps the check.
