@@ -8,7 +8,7 @@ use core::ops::Range;
 use goblin::elf::header::ET_REL;
 use goblin::elf::program_header::ProgramHeader;
 use goblin::elf::section_header::{
-    SHF_EXECINSTR, SHN_ABS, SHN_COMMON, SHN_UNDEF, SHT_NOBITS, SHT_STRTAB,
+    SHF_EXECINSTR, SHN_ABS, SHN_COMMON, SHN_LORESERVE, SHN_UNDEF, SHT_NOBITS, SHT_STRTAB,
 };
 use goblin::elf::sym::STB_GLOBAL;
 use goblin::elf64;
@@ -41,7 +41,7 @@ pub(super) fn check_symtabs(image: &Tables<'_>, out: &mut Findings) {
         // ends with a NUL, and every name inside it.
         match strings {
             Some(strings) if strings.last() == Some(&0) => {
-                check_name_offsets(image, table, strings.len(), out);
+                check_entries(image, table, strings.len(), out);
             }
             _ => out.push(Violation::SymtabLink {
                 section: table.name(),
@@ -57,8 +57,11 @@ pub(super) fn check_symtabs(image: &Tables<'_>, out: &mut Findings) {
     }
 }
 
-/// Each entry of `table` whose `st_name` is past its string table.
-fn check_name_offsets(image: &Tables<'_>, table: &Section<'_>, strings: usize, out: &mut Findings) {
+/// Each entry of `table` whose `st_name` is past its string table, or whose
+/// `st_shndx` names no section and is not a reserved index: Linux checks
+/// every entry so, not only the ones it looks up.
+fn check_entries(image: &Tables<'_>, table: &Section<'_>, strings: usize, out: &mut Findings) {
+    let shnum = image.sections.len();
     for symbol in image.symbols.iter().filter(|s| s.table == table.index) {
         if symbol.sym.st_name >= strings {
             out.push_with("symbol-name-outside-strtab", || {
@@ -67,6 +70,15 @@ fn check_name_offsets(image: &Tables<'_>, table: &Section<'_>, strings: usize, o
                     index: symbol.index,
                     st_name: symbol.sym.st_name as u64,
                 }
+            });
+        }
+        let shndx = symbol.sym.st_shndx;
+        if shndx >= shnum && shndx < SHN_LORESERVE as usize {
+            out.push_with("symbol-section-index", || Violation::SymbolSectionIndex {
+                section: table.name(),
+                index: symbol.index,
+                shndx,
+                shnum,
             });
         }
     }

@@ -12,7 +12,7 @@ use crate::verdict::{Judge, Verdict};
 /// `kexec_purgatory_check_file`). The kernel enforces others in part (only
 /// for the symbols it uses, say) and the rest not at all: the checker is
 /// stricter there on purpose.
-pub const KERNEL_ENFORCED_RULES: [&str; 20] = [
+pub const KERNEL_ENFORCED_RULES: [&str; 21] = [
     "elf-class",
     "elf-endianness",
     "elf-version",
@@ -33,6 +33,7 @@ pub const KERNEL_ENFORCED_RULES: [&str; 20] = [
     "symtab-link",
     "symtab-entry-size",
     "symbol-name-outside-strtab",
+    "symbol-section-index",
 ];
 
 /// Judges that disagree about one file, with every verdict.

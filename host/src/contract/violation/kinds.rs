@@ -207,6 +207,18 @@ pub enum Violation {
         /// Its `st_name`.
         st_name: u64,
     },
+    /// A symbol whose `st_shndx` is neither a section of the file nor a
+    /// reserved index (`SHN_LORESERVE` and up): Linux refuses the file.
+    SymbolSectionIndex {
+        /// The symbol table's name.
+        section: String,
+        /// The entry's index in it.
+        index: usize,
+        /// Its `st_shndx`.
+        shndx: usize,
+        /// How many section headers the file has.
+        shnum: usize,
+    },
     /// A symbol table whose `sh_entsize` is not 24.
     SymtabEntrySize {
         /// The symbol table's name.

@@ -183,6 +183,16 @@ impl fmt::Display for Violation {
                 "{section} sh_link {link} is not a non-empty, NUL-terminated string table in the \
                  file: symbol names cannot be read, and Linux refuses it"
             ),
+            Self::SymbolSectionIndex {
+                section,
+                index,
+                shndx,
+                shnum,
+            } => write!(
+                f,
+                "symbol {index} of {section} has st_shndx {shndx}, but the file has {shnum} \
+                 sections and it is not a reserved index: Linux refuses the file"
+            ),
             Self::SymbolNameOutsideStrtab {
                 section,
                 index,

@@ -34,6 +34,7 @@ impl Violation {
             Self::MissingSymtab => "missing-symtab",
             Self::SymtabCount { .. } => "symtab-count",
             Self::SymbolNameOutsideStrtab { .. } => "symbol-name-outside-strtab",
+            Self::SymbolSectionIndex { .. } => "symbol-section-index",
             Self::EntryOutsideFile { .. } => "entry-outside-file",
             Self::SymbolOutsideSection { .. } => "symbol-outside-section",
             Self::StackEndOutsideImage { .. } => "stack-end-outside-image",
@@ -100,6 +101,7 @@ impl Violation {
             | Self::DynamicTag { section: s, .. }
             | Self::SymtabLink { section: s, .. }
             | Self::SymbolNameOutsideStrtab { section: s, .. }
+            | Self::SymbolSectionIndex { section: s, .. }
             | Self::SymtabEntrySize { section: s, .. } => section(s),
             Self::SectionAddress {
                 section: s, addr, ..

@@ -5,7 +5,7 @@
 
 use crate::{built_elf, lines, rules};
 use elf_edit::Elf;
-use elf_edit::field::{E_ENTRY, SH_FLAGS, SH_NAME, SH_SIZE, ST_NAME, ST_VALUE};
+use elf_edit::field::{E_ENTRY, SH_FLAGS, SH_NAME, SH_SIZE, ST_NAME, ST_SHNDX, ST_VALUE};
 use elf_edit::goblin::elf::section_header::SHF_EXECINSTR;
 use elf_edit::goblin::elf64::sym::SIZEOF_SYM;
 use purgatory_abi::{
@@ -26,6 +26,13 @@ fn refused(elf: &Elf, expected: &[&str], structural: bool) {
             "the library accepted what the checker refuses: {parsed:?}"
         );
     }
+}
+
+/// A symbol of the image that is none of the contract's: a Rust function.
+fn rust_symbol(elf: &Elf) -> String {
+    let symbols = elf.symbols().unwrap().into_iter();
+    let mut rust = symbols.filter(|s| s.name.starts_with("_ZN"));
+    rust.next().expect("a Rust symbol").name
 }
 
 /// `code` written over the start of `function`, the rest int3.
@@ -180,12 +187,15 @@ fn a_string_table_without_its_final_nul_is_refused() {
 fn a_symbol_name_past_the_string_table_is_refused() {
     let mut elf = built_elf();
     let size = elf.section(".strtab").unwrap().header.sh_size;
-    let other = elf
-        .symbols()
-        .unwrap()
-        .into_iter()
-        .find(|s| s.name.starts_with("_ZN"))
-        .expect("a Rust symbol");
-    elf.set_symbol(&other.name, ST_NAME, size).unwrap();
+    elf.set_symbol(&rust_symbol(&elf), ST_NAME, size).unwrap();
     refused(&elf, &["symbol-name-outside-strtab"], true);
+}
+
+#[test]
+fn a_symbol_in_no_section_is_refused() {
+    // Linux refuses any entry whose st_shndx is past e_shnum and below the
+    // reserved indices, not only the contract symbols (the fuzzer's find).
+    let mut elf = built_elf();
+    elf.set_symbol(&rust_symbol(&elf), ST_SHNDX, 527).unwrap();
+    refused(&elf, &["symbol-section-index"], true);
 }
