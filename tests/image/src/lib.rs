@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use purgatory_host::Segment;
+
 /// Where `cargo xtask build` writes the purgatory, unless `PURGATORY_ELF` says otherwise.
 pub fn built_purgatory_path() -> PathBuf {
     match std::env::var_os("PURGATORY_ELF") {
@@ -24,4 +26,17 @@ pub fn built_purgatory() -> Vec<u8> {
             path.display()
         )
     })
+}
+
+/// Each buffer as a segment where it lies in this process, as a hosted run
+/// reads it: the address a loader would have copied it to is its own.
+pub fn segments_in_place(buffers: &[Vec<u8>]) -> Vec<Segment<'_>> {
+    buffers
+        .iter()
+        .map(|bytes| Segment {
+            bytes,
+            addr: bytes.as_ptr() as u64,
+            mem_size: bytes.len() as u64,
+        })
+        .collect()
 }

@@ -8,9 +8,9 @@
 use purgatory_abi::{
     NO_SEGMENT_DIGEST, SHA_REGION_COUNT, SegmentDigests, Sha256Digest, ShaRegion, ShaRegions,
 };
+use purgatory_host::Purgatory;
 use purgatory_host::hosted::HostedPurgatory;
-use purgatory_host::{Purgatory, Segment};
-use purgatory_tests::built_purgatory;
+use purgatory_tests::{built_purgatory, segments_in_place};
 use sha2::{Digest, Sha256};
 
 /// Addresses per test: half below 4 GiB, half above.
@@ -97,16 +97,8 @@ impl Loaded<'_> {
     /// Prepares the purgatory for `buffers` as a loader would (each buffer a
     /// segment at its own address in this process) and copies it in again.
     fn set_segments(&mut self, buffers: &[Vec<u8>]) {
-        let segments: Vec<Segment<'_>> = buffers
-            .iter()
-            .map(|bytes| Segment {
-                bytes,
-                addr: bytes.as_ptr() as u64,
-                mem_size: bytes.len() as u64,
-            })
-            .collect();
         self.purgatory
-            .set_segments(&segments)
+            .set_segments(&segments_in_place(buffers))
             .expect("at most 16 segments");
         self.hosted.update(&self.purgatory).expect("image copied");
     }

@@ -16,9 +16,9 @@ use purgatory_abi::{
     Cpuid, FAILING_SEGMENTS_SHANI_SYMBOL, FAILING_SEGMENTS_SYMBOL, HashPath, VERIFY_SHANI_SYMBOL,
     VERIFY_SYMBOL,
 };
+use purgatory_host::Purgatory;
 use purgatory_host::hosted::HostedPurgatory;
-use purgatory_host::{Purgatory, Segment};
-use purgatory_tests::built_purgatory;
+use purgatory_tests::{built_purgatory, segments_in_place};
 
 /// A quarter of the purgatory's 16 KiB stack: the margin it keeps.
 const BUDGET: usize = 4096;
@@ -114,15 +114,7 @@ impl Measured {
     /// Lists the segments and their digests, as a loader would, and copies
     /// the image in again.
     fn patch(&mut self) {
-        let segments: Vec<Segment<'_>> = self
-            .segments
-            .iter()
-            .map(|bytes| Segment {
-                bytes,
-                addr: bytes.as_ptr() as u64,
-                mem_size: bytes.len() as u64,
-            })
-            .collect();
+        let segments = segments_in_place(&self.segments);
         self.purgatory.set_segments(&segments).expect("3 segments");
         self.hosted.update(&self.purgatory).expect("image copied");
     }

@@ -4,7 +4,7 @@ use super::stock::StockKernels;
 use super::table::{Firmware, Scenario};
 use crate::e2e::harness::fetch::{Kernel, Ovmf, Qemu};
 use crate::e2e::harness::guest::Programs;
-use crate::e2e::harness::qemu::{Accel, ControlRegisters};
+use crate::e2e::harness::qemu::{Accel, ControlRegisters, Pflash};
 use crate::e2e::harness::variant::Variant;
 use anyhow::{Context as _, Result};
 use kexec_load::crash::Span;
@@ -32,6 +32,16 @@ pub struct Flash {
     pub code: PathBuf,
     /// The run's own copy of the variable store.
     pub vars: PathBuf,
+}
+
+impl Flash {
+    /// The images as QEMU's machine takes them.
+    pub fn pflash(&self) -> Pflash<'_> {
+        Pflash {
+            code: &self.code,
+            vars: &self.vars,
+        }
+    }
 }
 
 /// One QEMU variant, ready to run.

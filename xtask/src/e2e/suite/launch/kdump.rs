@@ -12,7 +12,7 @@ use super::watch::init_verdict;
 use crate::build::EMBEDDED_PATH;
 use crate::cmd::project_root;
 use crate::e2e::harness::guest;
-use crate::e2e::harness::qemu::{self, Machine, Pflash, Watch};
+use crate::e2e::harness::qemu::{self, Machine, Watch};
 use crate::e2e::suite::context::{Context, KdumpFigures, Outcome, Target};
 use crate::e2e::suite::judge::common::Expect;
 use crate::e2e::suite::judge::kdump as judge;
@@ -62,10 +62,7 @@ pub fn run(scenario: &Scenario, case: Kdump, ctx: &Context, target: &Target) -> 
     let machine = Machine {
         qemu: &target.qemu,
         accel: target.accel,
-        firmware: flash.as_ref().map(|flash| Pflash {
-            code: &flash.code,
-            vars: &flash.vars,
-        }),
+        firmware: flash.as_ref().map(|flash| flash.pflash()),
         memory,
         cpus: CPUS,
         extra_args: &[],

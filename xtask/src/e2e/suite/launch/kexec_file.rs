@@ -182,10 +182,7 @@ pub fn run(
         "2G"
     };
     let flash = ctx.flash(scenario.firmware, &files.work)?;
-    let firmware = flash.as_ref().map(|flash| Pflash {
-        code: &flash.code,
-        vars: &flash.vars,
-    });
+    let firmware = flash.as_ref().map(|flash| flash.pflash());
     let run = boot(
         target, kernel, &stage1, &append, memory, firmware, &files.log,
     )?;
@@ -212,17 +209,26 @@ pub fn run(
     if let Some((_, findings)) = file.filter(|(_, findings)| !findings.is_empty()) {
         evidence.insert(0, format!("cargo xtask check on the file: {findings}"));
     }
-    let text = std::fs::read_to_string(&files.log).unwrap_or_default();
-    Ok(Outcome {
+    Ok(outcome(verdict, evidence, &run, files.log))
+}
+
+/// A run of Linux's own loader: it announces no hash path and runs no probe.
+pub fn outcome(
+    verdict: Result<String, String>,
+    evidence: Vec<String>,
+    run: &Run,
+    log: PathBuf,
+) -> Outcome {
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    Outcome {
         passed: verdict.is_ok(),
         summary: verdict.unwrap_or_else(|why| why),
         evidence,
         elapsed: run.elapsed,
-        log: files.log,
-        // Linux's loader announces no hash path and there is no probe.
+        log,
         path: None,
         handover: evidence::handover(&text),
         probe_cr: None,
         kdump: None,
-    })
+    }
 }

@@ -7,7 +7,7 @@ use super::high_memory;
 use super::watch::init_verdict;
 use crate::e2e::harness::fetch::Kernel;
 use crate::e2e::harness::guest;
-use crate::e2e::harness::qemu::{self, Machine, Pflash, Run, Watch};
+use crate::e2e::harness::qemu::{self, Machine, Run, Watch};
 use crate::e2e::suite::context::{Context, Outcome, RunFiles, Target};
 use crate::e2e::suite::judge::common::Expect;
 use crate::e2e::suite::judge::{boot, fault, lockdown, probe, refusal, uefi};
@@ -91,10 +91,7 @@ pub fn boot(
     let machine = Machine {
         qemu: &target.qemu,
         accel: target.accel,
-        firmware: flash.as_ref().map(|flash| Pflash {
-            code: &flash.code,
-            vars: &flash.vars,
-        }),
+        firmware: flash.as_ref().map(|flash| flash.pflash()),
         memory,
         cpus: 1,
         kernel: &kernels.first.vmlinuz,

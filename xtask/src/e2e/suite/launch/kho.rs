@@ -53,19 +53,8 @@ pub fn run(scenario: &Scenario, case: Kho, ctx: &Context, target: &Target) -> Re
     let run = kexec_file::boot(target, kernel, &stage1, &append, "2G", None, &files.log)?;
     let path = Expect::new(target.variant, target.accel, false).path;
     let verdict = kho::judge(&run, case, &ours, &files.token, path);
-    let text = std::fs::read_to_string(&files.log).unwrap_or_default();
-    Ok(Outcome {
-        passed: verdict.is_ok(),
-        summary: verdict.unwrap_or_else(|why| why),
-        evidence: evidence::kho(&run.serial),
-        elapsed: run.elapsed,
-        log: files.log,
-        // Linux's loader announces no hash path and there is no probe.
-        path: None,
-        handover: evidence::handover(&text),
-        probe_cr: None,
-        kdump: None,
-    })
+    let evidence = evidence::kho(&run.serial);
+    Ok(kexec_file::outcome(verdict, evidence, &run, files.log))
 }
 
 /// Our purgatory with its console on ttyS0 (the port set and checked by the
