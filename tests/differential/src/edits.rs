@@ -1,7 +1,7 @@
 //! Edit scripts: a byte string read as a list of edits of an image, so that
 //! a test's random bytes or libFuzzer's mutations make images broken in the
 //! ways that matter (identification, header, program header, section
-//! headers, the contract symbols, a second symbol table, code) rather than
+//! headers, the contract symbols, any symbol, a second symbol table, code) rather than
 //! mostly unreadable ones.
 
 use elf_edit::Elf;
@@ -101,13 +101,19 @@ fn apply(elf: &mut Elf, kind: u8, which: u8, value: u64) -> elf_edit::Result<()>
             let name = elf.section_at((which % 16) % count)?.name;
             elf.set_section(&name, field, value)
         }
-        3 | 4 => {
+        3 => {
             let field = SYMBOL[(which / 16) % SYMBOL.len()];
             elf.set_symbol(
                 CONTRACT_SYMBOLS[(which % 16) % CONTRACT_SYMBOLS.len()],
                 field,
                 value,
             )
+        }
+        // Any entry: Linux checks every one, not only those it looks up.
+        4 => {
+            let count = elf.symbols()?.len().max(1);
+            let field = SYMBOL[which % SYMBOL.len()];
+            elf.set_symbol_at((which / SYMBOL.len()) % count, field, value)
         }
         5 => second_symtab(elf, CONTRACT_SYMBOLS[which % CONTRACT_SYMBOLS.len()], value),
         6 => elf.set_ident(which % SIZEOF_IDENT, value as u8),

@@ -314,6 +314,17 @@ impl Elf {
         self.write(self.named_symbol(name)?.at, field, value)
     }
 
+    /// Sets a field of the `.symtab` entry at `index`, whatever its name
+    /// (the null entry, an unnamed or a duplicated one included).
+    pub fn set_symbol_at(&mut self, index: usize, field: Field<Sym>, value: u64) -> Result<()> {
+        let count = self.symbols.len();
+        let named = self
+            .symbols
+            .get(index)
+            .ok_or(Error::NoSuchSymbolIndex { index, count })?;
+        self.write(named.at, field, value)
+    }
+
     /// Sets the binding (`STB_*`, the high 4 bits of `st_info`) and keeps the type.
     pub fn set_symbol_binding(&mut self, name: &str, binding: u8) -> Result<()> {
         if binding > 0xf {

@@ -30,6 +30,8 @@ pub enum Error {
     NoSuchSectionIndex { index: usize, count: usize },
     /// No `.symtab` entry has this name.
     NoSuchSymbol { name: String },
+    /// No `.symtab` entry has this index.
+    NoSuchSymbolIndex { index: usize, count: usize },
     /// Several sections or symbols have this name: which one is meant is unclear.
     Ambiguous {
         kind: &'static str,
@@ -101,6 +103,9 @@ impl fmt::Display for Error {
                 write!(f, "no section #{index} (the image has {count})")
             }
             Self::NoSuchSymbol { name } => write!(f, "no symbol `{name}` in .symtab"),
+            Self::NoSuchSymbolIndex { index, count } => {
+                write!(f, "no .symtab entry #{index} (the table has {count})")
+            }
             Self::Ambiguous { kind, name, count } => {
                 write!(f, "{count} {kind}s are named `{name}`")
             }

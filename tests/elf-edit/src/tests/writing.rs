@@ -152,6 +152,23 @@ fn a_section_is_renamed_in_place() {
 }
 
 #[test]
+fn symbol_fields_are_written_by_index_null_entry_included() {
+    let (_, changed) = edited(|elf| elf.set_symbol_at(2, ST_SIZE, 4));
+    assert_eq!(changed, [(SYMTAB as usize) + 2 * SIZEOF_SYM + 16]);
+    let (_, changed) = edited(|elf| elf.set_symbol_at(0, ST_SHNDX, 0x20f));
+    assert_eq!(changed, [(SYMTAB as usize) + 6, (SYMTAB as usize) + 7]);
+    let mut elf = Elf::parse(fixture()).unwrap();
+    let count = elf.symbols().unwrap().len();
+    assert_eq!(
+        elf.set_symbol_at(count, ST_SIZE, 0),
+        Err(Error::NoSuchSymbolIndex {
+            index: count,
+            count
+        })
+    );
+}
+
+#[test]
 fn symbol_fields_are_written_by_name() {
     let (elf, changed) = edited(|elf| elf.set_symbol("data", ST_SIZE, 4));
     assert_eq!(changed, [(SYMTAB as usize) + 2 * SIZEOF_SYM + 16]);
