@@ -12,7 +12,6 @@
 //! counts as reaching it.
 
 use std::collections::BTreeSet;
-use std::ops::Range;
 
 use iced_x86::{
     Decoder, DecoderOptions, Formatter, Instruction, IntelFormatter, Mnemonic, OpKind, Register,
@@ -31,7 +30,7 @@ pub(crate) fn check_simd_reachable_only_with_sse(
     out: &mut Findings,
 ) {
     let entry = image.header.e_entry;
-    if let Some(section) = simd.iter().find(|s| range_of(s).contains(&entry)) {
+    if let Some(section) = simd.iter().find(|s| s.address_range().contains(&entry)) {
         out.push(Violation::EntryInSimd {
             entry,
             section: section.name(),
@@ -58,7 +57,7 @@ pub(crate) fn check_simd_reachable_only_with_sse(
                 continue;
             }
             for target in targets(instruction) {
-                if let Some(simd) = simd.iter().find(|s| range_of(s).contains(&target)) {
+                if let Some(simd) = simd.iter().find(|s| s.address_range().contains(&target)) {
                     report(instruction, function, section, simd, target, context, out);
                 } else {
                     pending.push(target);
@@ -68,18 +67,13 @@ pub(crate) fn check_simd_reachable_only_with_sse(
     }
 }
 
-fn range_of(section: &Section<'_>) -> Range<u64> {
-    let start = section.header.sh_addr;
-    start..start.saturating_add(section.header.sh_size)
-}
-
 /// The code section that holds `function`, and its instructions.
 fn decode_function<'s, 'a>(
     function: &SymbolEntry<'_>,
     code: &[&'s Section<'a>],
 ) -> Option<(&'s Section<'a>, Vec<Instruction>)> {
     let start = function.sym.st_value;
-    let section = code.iter().find(|s| range_of(s).contains(&start))?;
+    let section = code.iter().find(|s| s.address_range().contains(&start))?;
     let offset = usize::try_from(start - section.header.sh_addr).ok()?;
     let len = usize::try_from(function.sym.st_size).ok()?;
     let bytes = section.data?.get(offset..offset.checked_add(len)?)?;

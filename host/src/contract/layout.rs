@@ -63,7 +63,7 @@ pub(super) fn check_program_headers<'i>(
             });
         }
     }
-    let load = image.segments.iter().find(|ph| ph.p_type == PT_LOAD)?;
+    let load = image.load_segment()?;
     if load.p_offset != 0 {
         out.push(Violation::SegmentOffset {
             p_offset: load.p_offset,
@@ -112,11 +112,7 @@ pub(super) fn check_program_headers<'i>(
     Some(load)
 }
 
-pub(super) fn check_sections(
-    image: &Tables<'_>,
-    segment: Option<&ProgramHeader>,
-    out: &mut Findings,
-) {
+pub(super) fn check_sections(image: &Tables<'_>, out: &mut Findings) {
     if image.sections.is_empty() {
         out.push(Violation::SectionHeaders {
             shnum: image.header.e_shnum,
@@ -130,7 +126,7 @@ pub(super) fn check_sections(
         });
     }
     // Only meaningful for a linked image; in an ET_REL every sh_addr is 0.
-    let linked = segment.is_some() && image.header.e_type != ET_REL;
+    let linked = image.is_linked();
     for section in &image.sections {
         let sh = &section.header;
         if sh.sh_type == SHT_NOBITS {

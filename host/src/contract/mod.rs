@@ -78,7 +78,7 @@ pub fn structural_findings(file: &elf::ElfFile<'_>) -> Findings {
         elf::ElfFile::Tables(tables) => {
             layout::check_header(&tables.header, &mut out);
             let segment = layout::check_program_headers(tables, &mut out);
-            layout::check_sections(tables, segment, &mut out);
+            layout::check_sections(tables, &mut out);
             layout::check_dynamic(tables, &mut out);
             symbols::check_symtabs(tables, &mut out);
             symbols::check_symbol_names(tables, &mut out);

@@ -182,7 +182,7 @@ pub(super) fn check_contract_symbols(
     out: &mut Findings,
 ) {
     // Addresses are only comparable in a linked file.
-    let linked = segment.filter(|_| image.header.e_type != ET_REL);
+    let linked = segment.filter(|_| image.is_linked());
     if let Some(start) = check_code_symbol(image, ENTRY_SYMBOL, linked, out)
         && image.header.e_entry != start.sym.st_value
     {
