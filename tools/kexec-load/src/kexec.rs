@@ -132,14 +132,20 @@ impl fmt::Display for KexecError {
 
 impl std::error::Error for KexecError {}
 
-/// Hands the plan to the kernel: as the image a panic boots when it is a
-/// crash kernel's.
-pub fn load(plan: &Plan, map: &[MemoryRange]) -> Result<(), KexecError> {
-    let flags = if plan.crash.is_some() {
+/// `kexec_load`'s flags: the crash kernel's slot, or the image a reboot
+/// boots.
+fn load_flags(on_crash: bool) -> libc::c_ulong {
+    if on_crash {
         KEXEC_ARCH_X86_64 | crash::KEXEC_ON_CRASH
     } else {
         KEXEC_ARCH_X86_64
-    };
+    }
+}
+
+/// Hands the plan to the kernel: as the image a panic boots when it is a
+/// crash kernel's.
+pub fn load(plan: &Plan, map: &[MemoryRange]) -> Result<(), KexecError> {
+    let flags = load_flags(plan.crash.is_some());
     let segments: Vec<KexecSegment> = plan
         .segments
         .iter()
@@ -176,11 +182,7 @@ pub fn load(plan: &Plan, map: &[MemoryRange]) -> Result<(), KexecError> {
 /// Unloads the image loaded earlier (`kexec_load` with no segments), or
 /// with `on_crash` the crash kernel.
 pub fn unload(on_crash: bool) -> Result<(), KexecError> {
-    let flags = if on_crash {
-        KEXEC_ARCH_X86_64 | crash::KEXEC_ON_CRASH
-    } else {
-        KEXEC_ARCH_X86_64
-    };
+    let flags = load_flags(on_crash);
     // SAFETY: no segments: the kernel reads nothing from user memory.
     let rc = unsafe {
         libc::syscall(

@@ -111,30 +111,29 @@ pub fn build(request: Request<'_>, map: &[MemoryRange]) -> Result<Plan, PlanErro
             image,
             initrd,
             cmdline,
-        } => match &mut crash {
-            Some(crash) => {
-                crash.push_headers(&mut site);
-                let cmdline = crash.cmdline(&cmdline);
-                let handover = &request.handover;
-                linux::assemble(
-                    &mut site,
-                    &image,
-                    initrd,
-                    &cmdline,
-                    request.host_5level,
-                    handover,
-                )
-                .map_err(|error| crash.explain(error))?
-            }
-            None => linux::assemble(
+        } => {
+            // A crash kernel's headers go first, and its command line names them.
+            let cmdline = match &mut crash {
+                Some(crash) => {
+                    crash.push_headers(&mut site);
+                    crash.cmdline(&cmdline)
+                }
+                None => cmdline,
+            };
+            let handover = &request.handover;
+            linux::assemble(
                 &mut site,
                 &image,
                 initrd,
                 &cmdline,
                 request.host_5level,
-                &request.handover,
-            )?,
-        },
+                handover,
+            )
+            .map_err(|error| match &crash {
+                Some(crash) => crash.explain(error),
+                None => error,
+            })?
+        }
         #[cfg(feature = "e2e")]
         Payload::Raw {
             bytes,

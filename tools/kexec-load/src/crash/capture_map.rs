@@ -11,7 +11,7 @@ use super::elfcore::LOW_MEMORY;
 use super::iomem::{Iomem, Kind, Reservations};
 use super::span::Span;
 use crate::layout::PAGE_SIZE;
-use crate::memmap::{self, E820_ACPI, E820_NVS, E820_RAM, E820_RESERVED, MemoryRange};
+use crate::memmap::{E820_ACPI, E820_NVS, E820_RAM, E820_RESERVED, MemoryRange};
 
 /// The map, sorted by address.
 pub fn capture_map(
@@ -40,19 +40,14 @@ pub fn capture_map(
         (cma.to_vec(), E820_RAM),
     ]
     .into_iter()
-    .flat_map(|(spans, e820_type)| spans.into_iter().map(move |span| entry(span, e820_type)))
+    .flat_map(|(spans, e820_type)| {
+        spans
+            .into_iter()
+            .map(move |span| span.memory_range(e820_type))
+    })
     .collect();
     entries.sort_by_key(|range| (range.start, range.end));
     entries
-}
-
-fn entry(span: Span, e820_type: u32) -> MemoryRange {
-    MemoryRange {
-        start: span.start,
-        end: span.end,
-        e820_type,
-        name: memmap::type_name(e820_type).into(),
-    }
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@
 
 use super::error::CrashError;
 use super::span::Span;
-use crate::memmap::{self, E820_RAM, MemoryRange};
+use crate::memmap::{E820_RAM, MemoryRange};
 
 /// One line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,12 +100,7 @@ impl Iomem {
     pub fn ram_ranges(&self) -> Vec<MemoryRange> {
         self.spans(Kind::Ram)
             .into_iter()
-            .map(|span| MemoryRange {
-                start: span.start,
-                end: span.end,
-                e820_type: E820_RAM,
-                name: memmap::type_name(E820_RAM).into(),
-            })
+            .map(|span| span.memory_range(E820_RAM))
             .collect()
     }
 
@@ -124,11 +119,8 @@ fn parse_line(line: &str) -> Option<Resource> {
     let body = line.trim_start_matches(' ');
     let depth = (line.len() - body.len()) / 2;
     let (range, name) = body.split_once(" : ")?;
-    let (start, last) = range.split_once('-')?;
-    let start = u64::from_str_radix(start, 16).ok()?;
-    let last = u64::from_str_radix(last, 16).ok()?;
-    (start <= last).then(|| Resource {
-        span: Span::new(start, last.saturating_add(1)),
+    Some(Resource {
+        span: Span::parse_inclusive(range)?,
         name: name.trim_end().to_owned(),
         depth,
     })

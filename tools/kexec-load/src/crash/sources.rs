@@ -16,6 +16,7 @@ use super::error::CrashError;
 use super::iomem::Iomem;
 use super::kcore::KernelMap;
 use super::span::Span;
+use crate::number::parse_hex;
 use crate::sysfs::Sysfs;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -123,7 +124,7 @@ fn read_notes(dir: &Path) -> Result<Vec<CpuNote>, CrashError> {
 fn parse_vmcoreinfo(text: &str) -> Option<NoteRange> {
     let mut words = text.split_whitespace();
     let addr = words.next()?;
-    let addr = u64::from_str_radix(addr.strip_prefix("0x").unwrap_or(addr), 16).ok()?;
+    let addr = parse_hex(addr)?;
     let size = u64::from_str_radix(words.next()?, 16).ok()?;
     (words.next().is_none() && size > 0).then_some(NoteRange { addr, size })
 }
@@ -132,12 +133,7 @@ fn parse_vmcoreinfo(text: &str) -> Option<NoteRange> {
 fn parse_ranges(text: &str) -> Option<Vec<Span>> {
     text.lines()
         .filter(|line| !line.trim().is_empty())
-        .map(|line| {
-            let (start, last) = line.trim().split_once('-')?;
-            let start = u64::from_str_radix(start, 16).ok()?;
-            let last = u64::from_str_radix(last, 16).ok()?;
-            (start <= last).then(|| Span::new(start, last.saturating_add(1)))
-        })
+        .map(|line| Span::parse_inclusive(line.trim()))
         .collect()
 }
 

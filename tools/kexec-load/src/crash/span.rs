@@ -1,5 +1,6 @@
 //! Physical address ranges: the reservation, RAM, the holes cut out of it.
 
+use crate::memmap::{self, MemoryRange};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -13,6 +14,25 @@ pub struct Span {
 impl Span {
     pub const fn new(start: u64, end: u64) -> Self {
         Self { start, end }
+    }
+
+    /// `start-last` in hex, the last byte inclusive, as `/proc/iomem` and
+    /// sysfs print a range.
+    pub fn parse_inclusive(text: &str) -> Option<Self> {
+        let (start, last) = text.split_once('-')?;
+        let start = u64::from_str_radix(start, 16).ok()?;
+        let last = u64::from_str_radix(last, 16).ok()?;
+        (start <= last).then(|| Self::new(start, last.saturating_add(1)))
+    }
+
+    /// The range as an entry of type `e820_type` of a memory map.
+    pub fn memory_range(self, e820_type: u32) -> MemoryRange {
+        MemoryRange {
+            start: self.start,
+            end: self.end,
+            e820_type,
+            name: memmap::type_name(e820_type).into(),
+        }
     }
 
     pub const fn len(&self) -> u64 {
