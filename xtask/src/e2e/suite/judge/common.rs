@@ -6,7 +6,7 @@ use crate::e2e::harness::variant::Variant;
 use crate::e2e::suite::table::{HIGH_MEMORY, Placement};
 use crate::e2e::suite::vocabulary::guest::{QEMU_STATUS_FAIL, QEMU_STATUS_PASS};
 use crate::e2e::suite::vocabulary::plan::Plan;
-use crate::e2e::suite::vocabulary::purgatory::{self, Expected};
+use crate::e2e::suite::vocabulary::purgatory;
 use purgatory_abi::{HashPath, ShaRegions};
 
 /// Where placements above and below 4 GiB part.
@@ -114,14 +114,14 @@ pub fn loader_path(plan: &Plan, expect: &Expect) -> Result<HashPath, String> {
 }
 
 /// The purgatory's console for a load it passes (see
-/// [`purgatory::passing`]), with the TSC ticks it spent, which must be some.
+/// [`console_verified`]), from the plan.
 pub fn console_passed(serial: &str, plan: &Plan, target: u64) -> Result<String, String> {
-    let expected = purgatory::passing(plan, target)?;
-    said(serial, &expected, &plan.regions()?, plan.hash, target)
+    console_verified(serial, &plan.regions()?, plan.hash, target)
 }
 
 /// The purgatory's console for a load of `regions` it passes on `path` (see
-/// [`purgatory::passing_regions`]), likewise.
+/// [`purgatory::passing_regions`]), checked, with the TSC ticks it spent,
+/// which must be some; and what it said.
 pub fn console_verified(
     serial: &str,
     regions: &ShaRegions,
@@ -129,18 +129,7 @@ pub fn console_verified(
     target: u64,
 ) -> Result<String, String> {
     let expected = purgatory::passing_regions(regions, path, target);
-    said(serial, &expected, regions, path, target)
-}
-
-/// The `expected` lines of a passing load, checked, and what they said.
-fn said(
-    serial: &str,
-    expected: &[Expected],
-    regions: &ShaRegions,
-    path: HashPath,
-    target: u64,
-) -> Result<String, String> {
-    let values = purgatory::check(&purgatory::printed(serial), expected)?;
+    let values = purgatory::check(&purgatory::printed(serial), &expected)?;
     let ticks = values
         .iter()
         .flatten()

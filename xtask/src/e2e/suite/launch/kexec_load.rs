@@ -4,6 +4,7 @@
 //! into a second kernel (with the stage-2 `/init`) or the register probe.
 
 use super::high_memory;
+use super::kexec_file::stage2_append;
 use super::watch::init_verdict;
 use crate::e2e::harness::fetch::Kernel;
 use crate::e2e::harness::guest;
@@ -18,7 +19,7 @@ use crate::e2e::suite::vocabulary::guest::{PROBE_FAIL, PROBE_PASS, probe_cr};
 use crate::e2e::suite::vocabulary::linux::{RUN_INIT, STARTING_NEW_KERNEL};
 use crate::e2e::suite::vocabulary::{evidence, monitor, purgatory};
 use anyhow::Result;
-use e2e_protocol::protocol::{EFIVARFS_MODULE, PARAM_BIG, PARAM_MARKER, PARAM_STAGE, PARAM_UEFI};
+use e2e_protocol::protocol::{EFIVARFS_MODULE, PARAM_BIG, PARAM_STAGE, PARAM_UEFI};
 use kexec_load::request::failure_policy_name;
 use purgatory_abi::FailurePolicy;
 use std::path::{Path, PathBuf};
@@ -280,10 +281,7 @@ fn kernel_args(ctx: &Context, files: &RunFiles, stage2: Stage2) -> Result<Vec<St
     let image = files.work.join("stage2.cpio");
     let extra: Vec<_> = module.into_iter().collect();
     guest::stage2_initramfs(&image, &ctx.programs, stage2.big, &extra)?;
-    let mut append = format!(
-        "console=ttyS0 earlyprintk=serial,ttyS0,115200 panic=-1 {PARAM_STAGE}=2 {PARAM_MARKER}={}",
-        files.token
-    );
+    let mut append = stage2_append(&files.token);
     if let Some((len, seed)) = stage2.big {
         append.push_str(&format!(" {PARAM_BIG}={len}:{seed}"));
     }

@@ -42,13 +42,6 @@ pub fn stopping(policy: FailurePolicy) -> String {
     render(|out| report::stopping(out, policy))
 }
 
-/// A load it passes: what it verifies and how (the plan's regions, on the
-/// path the plan announced), every byte hashed in some TSC ticks, the jump to
-/// `target`.
-pub fn passing(plan: &Plan, target: u64) -> Result<Vec<Expected>, String> {
-    Ok(passing_regions(&plan.regions()?, plan.hash, target))
-}
-
 /// A load it passes, from what it was given rather than a plan (Linux's own
 /// loader prints none): `regions` on `path`, the jump to `target`.
 pub fn passing_regions(regions: &ShaRegions, path: HashPath, target: u64) -> Vec<Expected> {
@@ -121,7 +114,8 @@ pub fn faulting(plan: &Plan, policy: FailurePolicy) -> Result<Vec<Expected>, Str
         .test_region
         .as_ref()
         .ok_or("kexec-load's plan has no test region")?;
-    let hashing = Hashing::in_table(&plan.regions()?, test.region).ok_or(format!(
+    let regions = plan.regions()?;
+    let hashing = Hashing::in_table(&regions, test.region).ok_or(format!(
         "the test region's index {} is past the table",
         test.region
     ))?;
@@ -132,7 +126,7 @@ pub fn faulting(plan: &Plan, policy: FailurePolicy) -> Result<Vec<Expected>, Str
         cr2: Some(test.start),
     };
     Ok(vec![
-        started(&plan.regions()?, plan.hash),
+        started(&regions, plan.hash),
         Expected {
             line: Template::rendered(|out| report::exception(out, &trap, Some(hashing))),
             what: format!(

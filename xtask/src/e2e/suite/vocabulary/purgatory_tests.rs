@@ -36,7 +36,7 @@ fn passing_lines(plan: &Plan, path: HashPath, target: u64) -> Vec<String> {
 #[test]
 fn a_passing_load_shows_its_plan_the_ticks_and_the_jump() {
     let plan = read(&plan_log()).unwrap();
-    let expected = passing(&plan, TARGET).unwrap();
+    let expected = passing_regions(&plan.regions().unwrap(), plan.hash, TARGET);
     let good = serial(&passing_lines(&plan, HashPath::ShaNi, TARGET));
     let values = check(&printed(&good), &expected).unwrap();
     assert_eq!(values, [vec![], vec!["123456"], vec![]]);
@@ -106,7 +106,11 @@ fn nothing_more_may_follow_and_nothing_before_the_jump_counts() {
     let plan = read(&plan_log()).unwrap();
     let mut lines = passing_lines(&plan, HashPath::ShaNi, TARGET);
     lines.push(line(|out| report::stopping(out, FailurePolicy::Halt)));
-    let why = check(&printed(&serial(&lines)), &passing(&plan, TARGET).unwrap()).unwrap_err();
+    let why = check(
+        &printed(&serial(&lines)),
+        &passing_regions(&plan.regions().unwrap(), plan.hash, TARGET),
+    )
+    .unwrap_err();
     assert!(why.contains("after its 3 expected line(s)"), "{why}");
     let before = format!("{}{}", line(|out| report::jumping(out, TARGET)), plan_log());
     assert!(printed(&before).is_empty());
